@@ -97,6 +97,10 @@ Status ValidateRdata(uint16_t rrtype, std::string_view rdata) {
 }
 
 Result<std::string> ReadRdata(WireReader& reader, uint16_t rrtype, uint16_t rdlength) {
+  if (reader.remaining() < rdlength) {
+    reader.Fail();
+    return InvalidArgument("rdata runs past the message");
+  }
   size_t end = reader.pos() + rdlength;
   const RdataLayout* layout = LayoutOf(rrtype);
   std::string out;

@@ -56,6 +56,10 @@ class WireWriter {
   // question copied verbatim from a query).
   void AddCompressionTarget(size_t offset);
 
+  // Raises the capacity by `extra` bytes: the caller reserved them (e.g. for an OPT record)
+  // and the buffer must really hold them.
+  void Grow(size_t extra) { cap_ += extra; }
+
   // Rolls back to `len` (an RR boundary), forgetting compression targets beyond it and the
   // overflow flag: how a response is truncated to the client's size.
   void Truncate(size_t len);

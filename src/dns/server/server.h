@@ -1,0 +1,90 @@
+// DnsServer: the DNS listeners. Per listen address it runs `workers` UDP threads, each on its
+// own SO_REUSEPORT socket (recvmmsg/sendmmsg batches, no lock and no allocation per query),
+// and `workers` TCP threads with epoll (pipelining, idle timeout, connection limit). Zones
+// come from a ZoneTable snapshot; queries for other names go to a Recursor. Start/Stop are
+// called from one control thread; everything else is internal.
+#pragma once
+
+#include <sys/socket.h>
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/net_address.h"
+#include "core/status.h"
+#include "dns/query/query.h"
+#include "dns/server/metrics.h"
+#include "dns/zone/zone_table.h"
+
+namespace berth::dns {
+
+// Answers queries for names in no local zone (cache + forwarding). Implementations are
+// thread-safe: all workers call them concurrently.
+class Recursor {
+ public:
+  virtual ~Recursor() = default;
+  // Writes a cached answer for `query` into `out` and returns its size, or 0 on a miss.
+  virtual size_t FromCache(const ParsedQuery& q, const uint8_t* query, size_t len, uint16_t max_size,
+                           uint8_t* out, size_t out_cap) = 0;
+  // Resolves upstream. `done` runs later on another thread with the client-ready response
+  // (empty when resolution failed: the server then answers SERVFAIL).
+  virtual void Resolve(const ParsedQuery& q, const uint8_t* query, size_t len, uint16_t max_size,
+                       std::function<void(std::string response)> done) = 0;
+};
+
+struct DnsServerOptions {
+  std::vector<SocketAddress> listen;  // UDP and TCP on each
+  int workers = 1;                       // threads per protocol per address
+  uint16_t edns_udp_size = kDefaultEdnsSize;
+  std::chrono::milliseconds tcp_idle_timeout{10000};
+  int tcp_max_connections = 1024;
+  // Clients that may recurse (only used when a Recursor is set).
+  std::vector<Cidr> allow_recursion;
+};
+
+class DnsServer {
+ public:
+  DnsServer(DnsServerOptions options, const ZoneTable& zones, Recursor* recursor, DnsMetrics* metrics);
+  ~DnsServer();
+
+  // Binds every socket, then starts the threads. kIo naming the address when a bind fails
+  // (nothing is left running then).
+  Status Start();
+  // Stops reading new queries, answers what was read, flushes TCP answers (bounded by
+  // `drain`), closes everything and joins. Idempotent.
+  void Stop(std::chrono::milliseconds drain = std::chrono::milliseconds(2000));
+
+  // Addresses actually bound (port 0 resolved), one per listen address.
+  const std::vector<SocketAddress>& bound() const { return bound_; }
+
+ private:
+  struct UdpWorker;
+  struct TcpWorker;
+  void RunUdp(UdpWorker* w);
+  void RunTcp(TcpWorker* w);
+  void ForwardUdp(UdpWorker* w, const ParsedQuery& q, const uint8_t* query, size_t len, uint16_t limit,
+                  const sockaddr_storage& peer, socklen_t peer_len, const msghdr& received);
+  void ForwardTcp(TcpWorker* w, uint64_t conn_id, const ParsedQuery& q, const uint8_t* query, size_t len);
+
+  DnsServerOptions options_;
+  const ZoneTable& zones_;
+  Recursor* recursor_;
+  DnsMetrics* metrics_;
+  DnsMetrics::Block* forward_block_ = nullptr;  // written only by forwarding callbacks
+  bool RecursionAllowed(const sockaddr_storage& client) const;
+
+  std::vector<SocketAddress> bound_;
+  std::vector<std::unique_ptr<UdpWorker>> udp_;
+  std::vector<std::unique_ptr<TcpWorker>> tcp_;
+  std::atomic<bool> stopping_{false};
+  std::atomic<uint64_t> drain_deadline_ns_{0};
+  std::atomic<int> tcp_connections_{0};
+  bool started_ = false;
+};
+
+}  // namespace berth::dns

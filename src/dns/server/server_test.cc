@@ -1,0 +1,198 @@
+#include "dns/server/server.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "dns/wire/message.h"
+#include "dns/zonefile/zonefile.h"
+
+namespace berth::dns {
+namespace {
+
+Name N(std::string_view t) { return *Name::FromText(t); }
+
+// Answers every forwarded question with one A record, on another thread, after a delay.
+class FakeRecursor : public Recursor {
+ public:
+  size_t FromCache(const ParsedQuery&, const uint8_t*, size_t, uint16_t, uint8_t*, size_t) override { return 0; }
+  void Resolve(const ParsedQuery& q, const uint8_t* query, size_t len, uint16_t, std::function<void(std::string)> done) override {
+    auto parsed = Message::Parse(query, len);
+    std::thread([m = *parsed, done, fail = fail_]() mutable {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      if (fail) return done({});
+      m.flags |= flag::kQR | flag::kRA;
+      m.answers.push_back({m.questions[0].name, type::kA, cls::kIN, 60, std::string("\x0a\0\0\x07", 4)});
+      done(m.Build());
+    }).detach();
+  }
+  bool fail_ = false;
+};
+
+class DnsServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto records = ParseZoneText("$TTL 300\n@ SOA ns h 1 2 3 4 5\n@ NS ns\nns A 192.0.2.1\nwww A 192.0.2.80\n",
+                                 N("example."), "test");
+    table_.Publish(std::make_shared<ZoneSet>(std::vector<std::shared_ptr<const Zone>>{*Zone::Build(N("example."), *records)}));
+  }
+
+  void StartServer(int max_conns = 100, std::chrono::milliseconds idle = std::chrono::milliseconds(10000)) {
+    DnsServerOptions opts;
+    opts.listen.push_back(*SocketAddress::Parse("127.0.0.1:0"));
+    opts.workers = 2;
+    opts.tcp_max_connections = max_conns;
+    opts.tcp_idle_timeout = idle;
+    opts.allow_recursion.push_back(*Cidr::Parse("127.0.0.0/8"));
+    server_ = std::make_unique<DnsServer>(opts, table_, &recursor_, &metrics_);
+    ASSERT_TRUE(server_->Start().ok());
+    port_ = server_->bound()[0].port();
+    ASSERT_NE(port_, 0);
+  }
+
+  sockaddr_in Addr() {
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port_);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    return a;
+  }
+
+  static std::string Query(std::string_view name, uint16_t id) {
+    Message m;
+    m.id = id;
+    m.flags = flag::kRD;
+    m.questions.push_back({N(name), type::kA, cls::kIN});
+    return m.Build();
+  }
+
+  Message Udp(const std::string& query) {
+    int fd = socket(AF_INET, SOCK_DGRAM, 0);
+    sockaddr_in a = Addr();
+    sendto(fd, query.data(), query.size(), 0, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    pollfd p{fd, POLLIN, 0};
+    char buf[4096];
+    ssize_t n = poll(&p, 1, 3000) == 1 ? recv(fd, buf, sizeof buf, 0) : -1;
+    close(fd);
+    if (n <= 0) return Message{};
+    return *Message::Parse(reinterpret_cast<uint8_t*>(buf), static_cast<size_t>(n));
+  }
+
+  int TcpConnect() {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a = Addr();
+    EXPECT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    return fd;
+  }
+
+  // Reads one framed message (or returns nullopt on EOF/timeout).
+  static std::optional<Message> ReadFramed(int fd, int timeout_ms = 3000) {
+    std::string buf;
+    size_t need = 2;
+    while (buf.size() < need) {
+      pollfd p{fd, POLLIN, 0};
+      if (poll(&p, 1, timeout_ms) != 1) return std::nullopt;
+      char c[4096];
+      ssize_t n = recv(fd, c, std::min(sizeof c, need - buf.size()), 0);
+      if (n <= 0) return std::nullopt;
+      buf.append(c, static_cast<size_t>(n));
+      if (buf.size() == 2 && need == 2) need = 2 + (static_cast<uint8_t>(buf[0]) << 8 | static_cast<uint8_t>(buf[1]));
+    }
+    return *Message::Parse(reinterpret_cast<const uint8_t*>(buf.data() + 2), buf.size() - 2);
+  }
+
+  static std::string Framed(const std::string& m) {
+    std::string out(2, '\0');
+    out[0] = static_cast<char>(m.size() >> 8);
+    out[1] = static_cast<char>(m.size());
+    return out + m;
+  }
+
+  ZoneTable table_;
+  FakeRecursor recursor_;
+  DnsMetrics metrics_;
+  std::unique_ptr<DnsServer> server_;
+  uint16_t port_ = 0;
+};
+
+TEST_F(DnsServerTest, AnswersOverUdpAndForwards) {
+  StartServer();
+  Message r = Udp(Query("www.example.", 11));
+  EXPECT_EQ(r.id, 11);
+  ASSERT_EQ(r.answers.size(), 1u);
+  EXPECT_TRUE(r.has(flag::kAA));
+  Message f = Udp(Query("elsewhere.test.", 12));
+  EXPECT_EQ(f.id, 12);
+  ASSERT_EQ(f.answers.size(), 1u);
+  EXPECT_TRUE(f.has(flag::kRA));
+  recursor_.fail_ = true;
+  Message sf = Udp(Query("broken.test.", 13));
+  EXPECT_EQ(sf.rcode(), rcode::kServFail);
+  server_->Stop();
+  std::string metrics = metrics_.Render();
+  EXPECT_NE(metrics.find("berth_dns_forwarded_total 2"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("berth_dns_upstream_errors_total 1"), std::string::npos);
+}
+
+TEST_F(DnsServerTest, TcpPipelinesAndReturnsForwardedAnswersLater) {
+  StartServer();
+  int fd = TcpConnect();
+  std::string batch = Framed(Query("elsewhere.test.", 1)) + Framed(Query("www.example.", 2)) + Framed(Query("www.example.", 3));
+  ASSERT_EQ(send(fd, batch.data(), batch.size(), 0), static_cast<ssize_t>(batch.size()));
+  std::vector<uint16_t> ids;
+  for (int i = 0; i < 3; ++i) {
+    auto m = ReadFramed(fd);
+    ASSERT_TRUE(m);
+    ids.push_back(m->id);
+  }
+  // Local answers come first; the forwarded one follows when the upstream answers.
+  EXPECT_EQ(ids, (std::vector<uint16_t>{2, 3, 1}));
+  close(fd);
+}
+
+TEST_F(DnsServerTest, TcpIdleTimeoutAndConnectionLimit) {
+  StartServer(/*max_conns=*/2, std::chrono::milliseconds(200));
+  int a = TcpConnect(), b = TcpConnect();
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  int c = TcpConnect();  // over the limit: closed at once
+  EXPECT_FALSE(ReadFramed(c, 1000));
+  close(c);
+  // Idle connections are closed after the timeout (checked once a second).
+  EXPECT_FALSE(ReadFramed(a, 3000));
+  close(a);
+  close(b);
+  int d = TcpConnect();
+  std::string q = Framed(Query("www.example.", 9));
+  send(d, q.data(), q.size(), 0);
+  auto m = ReadFramed(d);
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->id, 9);
+  close(d);
+}
+
+TEST_F(DnsServerTest, SeesPublishedZonesAtOnce) {
+  StartServer();
+  EXPECT_EQ(Udp(Query("new.example.", 1)).rcode(), rcode::kNXDomain);
+  auto records = ParseZoneText("$TTL 300\n@ SOA ns h 2 2 3 4 5\n@ NS ns\nnew A 192.0.2.9\n", N("example."), "test");
+  table_.Update([&](const ZoneSet& s) { return s.With(*Zone::Build(N("example."), *records)); });
+  EXPECT_EQ(Udp(Query("new.example.", 2)).answers.size(), 1u);
+}
+
+TEST_F(DnsServerTest, StopIsPromptAndFreesThePort) {
+  StartServer();
+  auto start = std::chrono::steady_clock::now();
+  server_->Stop();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(3));
+  int fd = socket(AF_INET, SOCK_DGRAM, 0);
+  sockaddr_in a = Addr();
+  EXPECT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  close(fd);
+}
+
+}  // namespace
+}  // namespace berth::dns

@@ -1,0 +1,208 @@
+#include "dns/zone/zone.h"
+
+#include <algorithm>
+#include <map>
+#include <unordered_map>
+
+#include "dns/wire/rdata.h"
+
+namespace berth::dns {
+namespace {
+
+struct PendingSet {
+  uint16_t type;
+  uint32_t ttl;
+  std::vector<std::string> rdatas;
+};
+
+struct PendingNode {
+  Name name;  // case of the first record seen
+  std::vector<PendingSet> sets;
+};
+
+std::string LowerWire(const Name& n) { return std::string(n.Lowercased().wire()); }
+
+}  // namespace
+
+const Zone::Node* Zone::Find(std::string_view lower_wire, uint64_t hash) const {
+  if (slots_.empty()) return nullptr;
+  uint32_t tag = static_cast<uint32_t>(hash >> 32);
+  for (uint64_t i = hash & mask_;; i = (i + 1) & mask_) {
+    uint32_t idx = slots_[i];
+    if (idx == 0) return nullptr;
+    if (slot_hash_[i] == tag) {
+      const Node& n = nodes_[idx - 1];
+      if (n.name_size == lower_wire.size() && WireNamesEqual(NodeName(n), lower_wire)) return &n;
+    }
+  }
+}
+
+const Zone::RRset* Zone::FindRRset(const Node& n, uint16_t type) const {
+  const RRset* sets = RRsetsOf(n);
+  for (uint16_t i = 0; i < n.rrset_count; ++i)
+    if (sets[i].type == type) return &sets[i];
+  return nullptr;
+}
+
+Result<std::shared_ptr<const Zone>> Zone::Build(const Name& origin, std::vector<Record> records) {
+  std::unordered_map<std::string, PendingNode> pending;
+  const std::string origin_text = origin.ToText();
+  for (auto& r : records) {
+    std::string owner = r.name.ToText();
+    if (!r.name.IsSubdomainOf(origin))
+      return InvalidArgument("record " + owner + " " + TypeToText(r.type) + " is outside zone " + origin_text);
+    if (r.cls != cls::kIN)
+      return InvalidArgument("record " + owner + " has class " + ClassToText(r.cls) + ", only IN is served");
+    if (IsMetaType(r.type))
+      return InvalidArgument("record " + owner + " has meta type " + TypeToText(r.type));
+    if (Status s = ValidateRdata(r.type, r.rdata); !s.ok())
+      return s.WithContext("record " + owner + " " + TypeToText(r.type));
+    PendingNode& node = pending.try_emplace(LowerWire(r.name), PendingNode{r.name, {}}).first->second;
+    auto it = std::find_if(node.sets.begin(), node.sets.end(), [&](const PendingSet& s) { return s.type == r.type; });
+    if (it == node.sets.end()) {
+      node.sets.push_back({r.type, r.ttl, {}});
+      it = node.sets.end() - 1;
+    }
+    // Duplicate RRs collapse into one (RFC 2181 §5); the RRset keeps its first TTL.
+    if (std::find(it->rdatas.begin(), it->rdatas.end(), r.rdata) == it->rdatas.end())
+      it->rdatas.push_back(std::move(r.rdata));
+  }
+
+  auto apex_it = pending.find(LowerWire(origin));
+  const PendingSet* soa = nullptr;
+  if (apex_it != pending.end()) {
+    for (const auto& s : apex_it->second.sets)
+      if (s.type == type::kSOA) soa = &s;
+  }
+  if (!soa) return InvalidArgument("zone " + origin_text + " has no SOA record at its apex");
+  if (soa->rdatas.size() != 1) return InvalidArgument("zone " + origin_text + " has more than one SOA record");
+  // Copied now: the node's RRsets are reordered below.
+  const std::string soa_rdata = soa->rdatas[0];
+  const uint32_t soa_ttl = soa->ttl;
+
+  // Semantic checks per node, and empty non-terminals for every missing ancestor.
+  std::vector<Name> missing;
+  for (auto& [key, node] : pending) {
+    bool has_cname = false, has_other = false;
+    for (const auto& s : node.sets) {
+      if (s.type == type::kSOA && !(node.name == origin))
+        return InvalidArgument("SOA record at " + node.name.ToText() + ", away from the zone apex");
+      if (s.type == type::kCNAME) {
+        has_cname = true;
+        if (s.rdatas.size() > 1) return InvalidArgument("more than one CNAME at " + node.name.ToText());
+      } else if (s.type != type::kRRSIG && s.type != type::kNSEC) {
+        has_other = true;
+      }
+    }
+    if (has_cname && has_other)
+      return InvalidArgument("CNAME and other data at " + node.name.ToText());
+    if (has_cname && node.name == origin) return InvalidArgument("CNAME at the zone apex " + origin_text);
+    for (Name p = node.name.Parent(); p.IsSubdomainOf(origin) && !(p == origin); p = p.Parent())
+      missing.push_back(p);
+  }
+  for (auto& m : missing) pending.try_emplace(LowerWire(m), PendingNode{m, {}});
+
+  std::vector<PendingNode*> order;
+  order.reserve(pending.size());
+  for (auto& [key, node] : pending) order.push_back(&node);
+  std::sort(order.begin(), order.end(), [](const PendingNode* a, const PendingNode* b) {
+    return Name::CanonicalCompare(a->name, b->name) < 0;
+  });
+
+  std::shared_ptr<Zone> zone(new Zone());
+  zone->origin_ = origin;
+  zone->nodes_.reserve(order.size());
+  size_t rrset_total = 0, name_bytes = 0, rdata_bytes = 0;
+  for (auto* n : order) {
+    rrset_total += n->sets.size();
+    name_bytes += n->name.wire_size();
+    for (auto& s : n->sets)
+      for (auto& r : s.rdatas) rdata_bytes += 2 + r.size();
+  }
+  zone->rrsets_.reserve(rrset_total);
+  zone->names_.reserve(name_bytes);
+  zone->rdata_.reserve(rdata_bytes);
+  for (auto* n : order) {
+    std::sort(n->sets.begin(), n->sets.end(), [](const PendingSet& a, const PendingSet& b) { return a.type < b.type; });
+    Node node{};
+    node.name_offset = static_cast<uint32_t>(zone->names_.size());
+    node.name_size = static_cast<uint8_t>(n->name.wire_size());
+    zone->names_.append(n->name.wire());
+    node.rrset_begin = static_cast<uint32_t>(zone->rrsets_.size());
+    node.rrset_count = static_cast<uint16_t>(n->sets.size());
+    for (auto& s : n->sets) {
+      if (s.rdatas.size() > 65535) return InvalidArgument("RRset too large at " + n->name.ToText());
+      RRset set{s.type, static_cast<uint16_t>(s.rdatas.size()), s.ttl, static_cast<uint32_t>(zone->rdata_.size())};
+      for (auto& r : s.rdatas) {
+        zone->rdata_.push_back(static_cast<char>(r.size() >> 8));
+        zone->rdata_.push_back(static_cast<char>(r.size()));
+        zone->rdata_.append(r);
+      }
+      zone->rrsets_.push_back(set);
+      zone->record_count_ += s.rdatas.size();
+      if (s.type == type::kNS && !(n->name == origin)) node.flags |= kDelegation;
+    }
+    zone->nodes_.push_back(node);
+  }
+
+  // Hash table at <= 50% load for short probe chains.
+  size_t cap = 16;
+  while (cap < zone->nodes_.size() * 2) cap <<= 1;
+  zone->slots_.assign(cap, 0);
+  zone->slot_hash_.assign(cap, 0);
+  zone->mask_ = cap - 1;
+  for (size_t i = 0; i < zone->nodes_.size(); ++i) {
+    uint64_t h = HashWireName(zone->NodeName(zone->nodes_[i]));
+    uint64_t slot = h & zone->mask_;
+    while (zone->slots_[slot]) slot = (slot + 1) & zone->mask_;
+    zone->slots_[slot] = static_cast<uint32_t>(i + 1);
+    zone->slot_hash_[slot] = static_cast<uint32_t>(h >> 32);
+  }
+  // Mark parents of wildcard names.
+  for (auto& node : zone->nodes_) {
+    std::string_view name = zone->NodeName(node);
+    if (name.size() >= 2 && name[0] == 1 && name[1] == '*') {
+      std::string parent(name.substr(2));
+      for (auto& c : parent) c = static_cast<char>(LowerByte(static_cast<uint8_t>(c)));
+      if (const Node* p = zone->Find(parent)) zone->nodes_[p - zone->nodes_.data()].flags |= kHasWildcardChild;
+    }
+  }
+
+  // SOA fields: serial at offset len(mname)+len(rname), minimum is the last u32.
+  size_t n = soa_rdata.size();
+  auto u32at = [&](size_t off) {
+    return static_cast<uint32_t>(static_cast<uint8_t>(soa_rdata[off])) << 24 |
+           static_cast<uint32_t>(static_cast<uint8_t>(soa_rdata[off + 1])) << 16 |
+           static_cast<uint32_t>(static_cast<uint8_t>(soa_rdata[off + 2])) << 8 |
+           static_cast<uint32_t>(static_cast<uint8_t>(soa_rdata[off + 3]));
+  };
+  zone->serial_ = u32at(n - 20);
+  zone->negative_ttl_ = std::min(soa_ttl, u32at(n - 4));
+  return std::shared_ptr<const Zone>(std::move(zone));
+}
+
+std::vector<Record> Zone::Records() const {
+  std::vector<Record> out;
+  out.reserve(record_count_);
+  // SOA first (the apex is node 0), then every node in canonical order.
+  auto emit = [&](const Node& node, const RRset& set) {
+    Name owner = *Name::FromWire(NodeName(node));
+    ForEachRdata(set, [&](std::string_view rd) {
+      out.push_back(Record{owner, set.type, cls::kIN, set.ttl, std::string(rd)});
+    });
+  };
+  if (const RRset* soa = FindRRset(nodes_[0], type::kSOA)) emit(nodes_[0], *soa);
+  for (const auto& node : nodes_) {
+    const RRset* sets = RRsetsOf(node);
+    for (uint16_t i = 0; i < node.rrset_count; ++i)
+      if (!(&node == &nodes_[0] && sets[i].type == type::kSOA)) emit(node, sets[i]);
+  }
+  return out;
+}
+
+size_t Zone::MemoryBytes() const {
+  return sizeof(Zone) + nodes_.capacity() * sizeof(Node) + rrsets_.capacity() * sizeof(RRset) +
+         names_.capacity() + rdata_.capacity() + slots_.capacity() * 4 + slot_hash_.capacity() * 4;
+}
+
+}  // namespace berth::dns
