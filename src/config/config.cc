@@ -1,0 +1,411 @@
+#include "config/config.h"
+
+#include <CLI/CLI.hpp>
+#include <yaml-cpp/yaml.h>
+
+#include <cerrno>
+#include <charconv>
+#include <fstream>
+#include <sstream>
+
+namespace berth::config {
+namespace {
+
+// ---- Value parsers shared by the file and the flags -----------------------------------------
+
+Result<int64_t> ParseInteger(std::string_view text, int64_t min, int64_t max) {
+  int64_t value = 0;
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (text.empty() || ec != std::errc() || ptr != text.data() + text.size() || value < min ||
+      value > max) {
+    return InvalidArgument("'" + std::string(text) + "' is not an integer from " +
+                           std::to_string(min) + " to " + std::to_string(max));
+  }
+  return value;
+}
+
+Result<dns::Name> ParseZoneName(std::string_view text) {
+  // Zone names are absolute; accept "internal" as "internal." rather than reject it.
+  std::string absolute(text);
+  if (absolute.empty()) return InvalidArgument("zone name is empty");
+  if (absolute.back() != '.') absolute += '.';
+  auto name = dns::Name::FromText(absolute);
+  if (!name.ok()) {
+    return InvalidArgument("bad zone name '" + std::string(text) + "': " +
+                           name.status().message());
+  }
+  return name;
+}
+
+Status AddZone(Config& c, std::string_view name_text, std::string_view file) {
+  ASSIGN_OR_RETURN(dns::Name name, ParseZoneName(name_text));
+  if (file.empty()) return InvalidArgument("zone '" + name.ToText() + "' has no file");
+  for (const auto& z : c.zones) {
+    if (z.name == name) return InvalidArgument("zone '" + name.ToText() + "' is listed twice");
+  }
+  c.zones.push_back({name.Lowercased(), std::string(file)});
+  return Status::Ok();
+}
+
+// ---- The key table: one entry per leaf key, used by both the YAML walker and the flags -----
+
+using ApplyFn = Status (*)(Config&, std::string_view);
+using ClearFn = void (*)(Config&);
+
+struct Key {
+  std::string_view path;  // "dns.tcp.idle_timeout"
+  std::string_view flag;  // "--dns-tcp-idle-timeout"
+  std::string_view help;
+  ApplyFn apply;          // parses one value (one list item for list keys) into the Config
+  ClearFn clear;          // list keys: empties the list before items are applied; else null
+  bool non_empty = false; // list keys that must keep at least one item
+};
+
+template <typename T>
+Status SetUnsigned(std::string_view text, int64_t min, int64_t max, T& field) {
+  ASSIGN_OR_RETURN(int64_t v, ParseInteger(text, min, max));
+  field = static_cast<T>(v);
+  return Status::Ok();
+}
+
+const Key kKeys[] = {
+    {"state_dir", "--state-dir", "Directory for the state database and runtime files",
+     [](Config& c, std::string_view v) {
+       if (v.empty()) return InvalidArgument("must not be empty");
+       c.state_dir = std::string(v);
+       return Status::Ok();
+     },
+     nullptr},
+    {"log.format", "--log-format", "Log format: text or json",
+     [](Config& c, std::string_view v) {
+       ASSIGN_OR_RETURN(c.log.format, log::ParseFormat(v));
+       return Status::Ok();
+     },
+     nullptr},
+    {"log.level", "--log-level", "Log level: trace, debug, info, warn, error, critical, off",
+     [](Config& c, std::string_view v) {
+       ASSIGN_OR_RETURN(c.log.level, log::ParseLevel(v));
+       return Status::Ok();
+     },
+     nullptr},
+    {"dns.listen", "--dns-listen", "DNS address ip:port or [ipv6]:port (UDP+TCP; repeatable)",
+     [](Config& c, std::string_view v) {
+       ASSIGN_OR_RETURN(auto a, SocketAddress::Parse(v, kDefaultDnsPort));
+       c.dns.listen.push_back(a);
+       return Status::Ok();
+     },
+     [](Config& c) { c.dns.listen.clear(); }, /*non_empty=*/true},
+    {"dns.workers", "--dns-workers", "DNS worker threads (0 = one per core)",
+     [](Config& c, std::string_view v) { return SetUnsigned(v, 0, 1024, c.dns.workers); },
+     nullptr},
+    {"dns.forward", "--dns-forward", "Upstream resolver ip or ip:port (repeatable)",
+     [](Config& c, std::string_view v) {
+       ASSIGN_OR_RETURN(auto a, SocketAddress::Parse(v, kDefaultDnsPort));
+       c.dns.forward->push_back(a);
+       return Status::Ok();
+     },
+     [](Config& c) { c.dns.forward.emplace(); }},
+    {"dns.allow_recursion", "--allow-recursion", "CIDR allowed recursion (repeatable)",
+     [](Config& c, std::string_view v) {
+       ASSIGN_OR_RETURN(auto cidr, Cidr::Parse(v));
+       c.dns.allow_recursion.push_back(cidr);
+       return Status::Ok();
+     },
+     [](Config& c) { c.dns.allow_recursion.clear(); }},
+    {"dns.cache_size", "--dns-cache-size", "Answer cache size in entries (0 disables)",
+     [](Config& c, std::string_view v) { return SetUnsigned(v, 0, 100'000'000, c.dns.cache_size); },
+     nullptr},
+    {"dns.tcp.idle_timeout", "--dns-tcp-idle-timeout", "Idle TCP connection timeout (10s, 500ms)",
+     [](Config& c, std::string_view v) {
+       ASSIGN_OR_RETURN(auto d, ParseDuration(v));
+       if (d.count() <= 0 || d > std::chrono::hours(1)) {
+         return InvalidArgument("must be more than 0 and at most 1h");
+       }
+       c.dns.tcp.idle_timeout = d;
+       return Status::Ok();
+     },
+     nullptr},
+    {"dns.tcp.max_connections", "--dns-tcp-max-connections", "Concurrent TCP connections",
+     [](Config& c, std::string_view v) {
+       return SetUnsigned(v, 1, 1'000'000, c.dns.tcp.max_connections);
+     },
+     nullptr},
+    {"dns.edns_udp_size", "--dns-edns-udp-size", "EDNS UDP payload size (512-4096)",
+     [](Config& c, std::string_view v) { return SetUnsigned(v, 512, 4096, c.dns.edns_udp_size); },
+     nullptr},
+    {"api.listen", "--api-listen", "HTTP API address ip:port (\"\" disables)",
+     [](Config& c, std::string_view v) {
+       if (v.empty()) {
+         c.api.listen.reset();
+         return Status::Ok();
+       }
+       ASSIGN_OR_RETURN(c.api.listen, SocketAddress::Parse(v, kDefaultApiPort));
+       return Status::Ok();
+     },
+     nullptr},
+    {"api.socket", "--api-socket", "Unix socket path for the CLI (\"\" disables)",
+     [](Config& c, std::string_view v) {
+       c.api.socket = std::string(v);
+       return Status::Ok();
+     },
+     nullptr},
+    {"zones", "--zone", "Zone from a file, NAME=FILE (repeatable)",
+     [](Config& c, std::string_view v) {
+       size_t eq = v.find('=');
+       if (eq == std::string_view::npos) return InvalidArgument("want NAME=FILE");
+       return AddZone(c, v.substr(0, eq), v.substr(eq + 1));
+     },
+     [](Config& c) { c.zones.clear(); }},
+};
+
+// Mappings that only group other keys.
+constexpr std::string_view kSections[] = {"log", "dns", "dns.tcp", "api"};
+
+const Key* FindKey(std::string_view path) {
+  for (const auto& k : kKeys) {
+    if (k.path == path) return &k;
+  }
+  return nullptr;
+}
+
+bool IsSection(std::string_view path) {
+  for (auto s : kSections) {
+    if (s == path) return true;
+  }
+  return false;
+}
+
+// ---- YAML walker ------------------------------------------------------------------------
+
+class YamlReader {
+ public:
+  explicit YamlReader(std::string_view source) : source_(source) {}
+
+  Status Error(const YAML::Mark& mark, std::string_view key, std::string_view reason) const {
+    std::string msg = source_;
+    if (!mark.is_null()) {
+      msg += ":" + std::to_string(mark.line + 1) + ":" + std::to_string(mark.column + 1);
+    }
+    msg += ": ";
+    if (!key.empty()) msg += "key '" + std::string(key) + "': ";
+    msg += reason;
+    return InvalidArgument(std::move(msg));
+  }
+
+  // Walks a mapping whose keys live under `prefix` ("" at the top).
+  Status Map(const YAML::Node& node, const YAML::Mark& mark, const std::string& prefix,
+             Config& c) {
+    if (!node.IsMap()) return Error(mark, prefix, "expected a mapping of keys");
+    for (auto it = node.begin(); it != node.end(); ++it) {
+      const YAML::Node key_node = it->first;  // copies: `it->` yields a temporary proxy
+      const YAML::Node value = it->second;
+      if (!key_node.IsScalar()) return Error(key_node.Mark(), prefix, "keys must be plain names");
+      std::string path = prefix.empty() ? key_node.Scalar() : prefix + "." + key_node.Scalar();
+      YAML::Mark value_mark = value.Mark().is_null() ? key_node.Mark() : value.Mark();
+      if (value.IsNull()) {
+        if (!IsSection(path) && FindKey(path) == nullptr) {
+          return Error(key_node.Mark(), path, "unknown key");
+        }
+        continue;  // "key:" with no value keeps the default
+      }
+      if (IsSection(path)) {
+        RETURN_IF_ERROR(Map(value, value_mark, path, c));
+      } else if (path == "zones") {
+        RETURN_IF_ERROR(Zones(value, value_mark, c));
+      } else if (const Key* key = FindKey(path)) {
+        RETURN_IF_ERROR(Leaf(*key, value, value_mark, c));
+      } else {
+        return Error(key_node.Mark(), path, "unknown key");
+      }
+    }
+    return Status::Ok();
+  }
+
+ private:
+  Status Leaf(const Key& key, const YAML::Node& value, const YAML::Mark& mark, Config& c) {
+    if (key.clear == nullptr) {
+      if (!value.IsScalar()) return Error(mark, key.path, "expected a single value");
+      Status s = key.apply(c, value.Scalar());
+      return s.ok() ? s : Error(mark, key.path, s.message());
+    }
+    key.clear(c);
+    if (value.IsScalar()) {  // a single item may be written without brackets
+      Status s = key.apply(c, value.Scalar());
+      return s.ok() ? s : Error(mark, key.path, s.message());
+    }
+    if (!value.IsSequence()) return Error(mark, key.path, "expected a list");
+    if (key.non_empty && value.size() == 0) return Error(mark, key.path, "must not be empty");
+    for (size_t i = 0; i < value.size(); ++i) {
+      const YAML::Node& item = value[i];
+      std::string item_key = std::string(key.path) + "[" + std::to_string(i) + "]";
+      if (!item.IsScalar()) return Error(item.Mark(), item_key, "expected a single value");
+      Status s = key.apply(c, item.Scalar());
+      if (!s.ok()) return Error(item.Mark(), item_key, s.message());
+    }
+    return Status::Ok();
+  }
+
+  Status Zones(const YAML::Node& value, const YAML::Mark& mark, Config& c) {
+    if (!value.IsSequence()) return Error(mark, "zones", "expected a list of {name, file}");
+    c.zones.clear();
+    for (size_t i = 0; i < value.size(); ++i) {
+      const YAML::Node& item = value[i];
+      std::string prefix = "zones[" + std::to_string(i) + "]";
+      if (!item.IsMap()) return Error(item.Mark(), prefix, "expected a mapping {name, file}");
+      std::string name, file;
+      YAML::Mark name_mark = item.Mark();
+      for (auto it = item.begin(); it != item.end(); ++it) {
+        std::string field = it->first.IsScalar() ? it->first.Scalar() : "";
+        std::string path = prefix + "." + field;
+        if (field != "name" && field != "file") {
+          return Error(it->first.Mark(), path, "unknown key (want name and file)");
+        }
+        if (!it->second.IsScalar()) return Error(it->first.Mark(), path, "expected a single value");
+        (field == "name" ? name : file) = it->second.Scalar();
+        if (field == "name") name_mark = it->second.Mark();
+      }
+      if (name.empty()) return Error(item.Mark(), prefix + ".name", "missing");
+      if (file.empty()) return Error(item.Mark(), prefix + ".file", "missing");
+      Status s = AddZone(c, name, file);
+      if (!s.ok()) return Error(name_mark, prefix + ".name", s.message());
+    }
+    return Status::Ok();
+  }
+
+  std::string source_;
+};
+
+Status ReadFile(const std::string& path, std::string* out) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return IoError("reading " + path, errno);
+  std::ostringstream buf;
+  buf << in.rdbuf();
+  if (in.bad()) return IoError("reading " + path, errno);
+  *out = std::move(buf).str();
+  return Status::Ok();
+}
+
+#ifndef BERTH_VERSION
+#define BERTH_VERSION "unknown"
+#endif
+
+}  // namespace
+
+Result<std::chrono::milliseconds> ParseDuration(std::string_view text) {
+  size_t digits = 0;
+  while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') ++digits;
+  std::string_view unit = text.substr(digits);
+  int64_t scale_ms = 0;
+  if (unit.empty() || unit == "s") scale_ms = 1000;
+  else if (unit == "ms") scale_ms = 1;
+  else if (unit == "m") scale_ms = 60'000;
+  else if (unit == "h") scale_ms = 3'600'000;
+  auto n = ParseInteger(text.substr(0, digits), 0, int64_t{1} << 40);
+  if (digits == 0 || scale_ms == 0 || !n.ok()) {
+    return InvalidArgument("bad duration '" + std::string(text) +
+                           "' (want a number with ms, s, m or h; plain numbers are seconds)");
+  }
+  return std::chrono::milliseconds(*n * scale_ms);
+}
+
+Result<Config> ParseConfigText(std::string_view yaml, std::string_view source_name) {
+  YamlReader reader(source_name);
+  YAML::Node root;
+  try {
+    root = YAML::Load(std::string(yaml));
+  } catch (const YAML::Exception& e) {
+    return reader.Error(e.mark, "", "YAML syntax error: " + e.msg);
+  }
+  Config config;
+  if (root.IsNull()) return config;  // an empty file means all defaults
+  try {
+    RETURN_IF_ERROR(reader.Map(root, root.Mark(), "", config));
+  } catch (const YAML::Exception& e) {
+    return reader.Error(e.mark, "", e.msg);
+  }
+  return config;
+}
+
+Result<Config> LoadConfigFile(const std::string& path) {
+  std::string text;
+  RETURN_IF_ERROR(ReadFile(path, &text).WithContext("config file"));
+  return ParseConfigText(text, path);
+}
+
+Result<Config> ConfigFromArgs(int argc, const char* const* argv) {
+  CLI::App app{"berthd: DNS server and private-cloud network daemon", "berthd"};
+  app.set_version_flag("--version", "berthd " BERTH_VERSION);
+  std::string config_path;
+  app.add_option("--config", config_path, "YAML configuration file (flags override it)");
+  struct FlagValue {
+    const Key* key;
+    std::vector<std::string> values;
+    CLI::Option* option;
+  };
+  std::vector<FlagValue> flags;
+  flags.reserve(std::size(kKeys));
+  for (const Key& key : kKeys) {
+    flags.push_back({&key, {}, nullptr});
+    FlagValue& f = flags.back();
+    std::string help(key.help);
+    help += " [" + std::string(key.path) + "]";
+    if (key.clear != nullptr) {
+      f.option = app.add_option(std::string(key.flag), f.values, help);
+    } else {
+      f.values.resize(1);
+      f.option = app.add_option(std::string(key.flag), f.values[0], help);
+    }
+  }
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp&) {
+    Config c;
+    c.print_and_exit = app.help();
+    return c;
+  } catch (const CLI::CallForAllHelp&) {
+    Config c;
+    c.print_and_exit = app.help("", CLI::AppFormatMode::All);
+    return c;
+  } catch (const CLI::CallForVersion& e) {
+    Config c;
+    c.print_and_exit = std::string(e.what()) + "\n";
+    return c;
+  } catch (const CLI::ParseError& e) {
+    return InvalidArgument(std::string("command line: ") + e.what());
+  }
+
+  Config config;
+  if (!config_path.empty()) {
+    ASSIGN_OR_RETURN(config, LoadConfigFile(config_path));
+  }
+  for (const FlagValue& f : flags) {
+    if (f.option->count() == 0) continue;
+    if (f.key->clear != nullptr) f.key->clear(config);
+    for (const auto& v : f.values) {
+      Status s = f.key->apply(config, v);
+      if (!s.ok()) {
+        return InvalidArgument("flag " + std::string(f.key->flag) + " '" + v + "': " +
+                               s.message());
+      }
+    }
+  }
+  return config;
+}
+
+Result<std::vector<SocketAddress>> ResolvConfNameservers(const std::string& path) {
+  std::string text;
+  RETURN_IF_ERROR(ReadFile(path, &text));
+  std::vector<SocketAddress> servers;
+  std::istringstream lines(text);
+  std::string line;
+  while (std::getline(lines, line)) {
+    std::istringstream words(line);
+    std::string keyword, address;
+    if (!(words >> keyword) || keyword != "nameserver" || !(words >> address)) continue;
+    auto ip = IpAddress::Parse(address);  // "fe80::1%eth0" and junk fail and are skipped
+    if (ip.ok()) servers.emplace_back(*ip, kDefaultDnsPort);
+  }
+  return servers;
+}
+
+}  // namespace berth::config

@@ -1,0 +1,310 @@
+#include "config/config.h"
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+#include <gtest/gtest.h>
+
+namespace berth::config {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+std::vector<std::string> Strings(const std::vector<SocketAddress>& v) {
+  std::vector<std::string> out;
+  for (const auto& a : v) out.push_back(a.ToString());
+  return out;
+}
+
+std::vector<std::string> Strings(const std::vector<Cidr>& v) {
+  std::vector<std::string> out;
+  for (const auto& c : v) out.push_back(c.ToString());
+  return out;
+}
+
+class TempDir {
+ public:
+  TempDir() {
+    std::string tmpl = (fs::temp_directory_path() / "berth-config-XXXXXX").string();
+    if (mkdtemp(tmpl.data()) != nullptr) path_ = tmpl;
+  }
+  ~TempDir() { fs::remove_all(path_); }
+  std::string Write(const std::string& name, const std::string& text) const {
+    std::string p = path_ + "/" + name;
+    std::ofstream(p) << text;
+    return p;
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+Result<Config> FromArgs(std::vector<const char*> args) {
+  args.insert(args.begin(), "berthd");
+  return ConfigFromArgs(static_cast<int>(args.size()), args.data());
+}
+
+TEST(ConfigDefaults, RunWithoutAnyConfig) {
+  for (const Config& c : {Config{}, *ParseConfigText("", "empty.yaml"), *FromArgs({})}) {
+    EXPECT_EQ(c.state_dir, "./var");
+    EXPECT_EQ(c.log.format, log::Format::kText);
+    EXPECT_EQ(c.log.level, log::Level::kInfo);
+    EXPECT_EQ(Strings(c.dns.listen), std::vector<std::string>{"127.0.0.1:1053"});
+    EXPECT_EQ(c.dns.workers, 0u);
+    EXPECT_FALSE(c.dns.forward.has_value());
+    EXPECT_EQ(Strings(c.dns.allow_recursion),
+              (std::vector<std::string>{"127.0.0.0/8", "::1/128"}));
+    EXPECT_EQ(c.dns.cache_size, 100000u);
+    EXPECT_EQ(c.dns.tcp.idle_timeout, 10s);
+    EXPECT_EQ(c.dns.tcp.max_connections, 1024u);
+    EXPECT_EQ(c.dns.edns_udp_size, 1232);
+    ASSERT_TRUE(c.api.listen.has_value());
+    EXPECT_EQ(c.api.listen->ToString(), "127.0.0.1:8053");
+    EXPECT_EQ(c.api.socket, "./var/berthd.sock");
+    EXPECT_TRUE(c.zones.empty());
+    EXPECT_FALSE(c.print_and_exit.has_value());
+  }
+}
+
+constexpr char kFull[] = R"(
+state_dir: /var/lib/berth
+log: {format: json, level: debug}
+dns:
+  listen: ["127.0.0.1:1053", "[::1]:1053", "0.0.0.0"]
+  workers: 4
+  forward: ["192.0.2.53", "[2001:db8::53]:5353"]
+  allow_recursion: ["10.0.0.0/8", "::1/128"]
+  cache_size: 5000
+  tcp: {idle_timeout: 300ms, max_connections: 64}
+  edns_udp_size: 1400
+api:
+  listen: "127.0.0.1:9000"
+  socket: /run/berthd.sock
+zones:
+  - name: internal.
+    file: /etc/berth/internal.zone
+  - name: Example.COM
+    file: example.zone
+)";
+
+TEST(ConfigFile, ParsesEveryKey) {
+  auto c = ParseConfigText(kFull, "full.yaml");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->state_dir, "/var/lib/berth");
+  EXPECT_EQ(c->log.format, log::Format::kJson);
+  EXPECT_EQ(c->log.level, log::Level::kDebug);
+  EXPECT_EQ(Strings(c->dns.listen),
+            (std::vector<std::string>{"127.0.0.1:1053", "[::1]:1053", "0.0.0.0:53"}));
+  EXPECT_EQ(c->dns.workers, 4u);
+  ASSERT_TRUE(c->dns.forward.has_value());
+  EXPECT_EQ(Strings(*c->dns.forward),
+            (std::vector<std::string>{"192.0.2.53:53", "[2001:db8::53]:5353"}));
+  EXPECT_EQ(Strings(c->dns.allow_recursion), (std::vector<std::string>{"10.0.0.0/8", "::1/128"}));
+  EXPECT_EQ(c->dns.cache_size, 5000u);
+  EXPECT_EQ(c->dns.tcp.idle_timeout, 300ms);
+  EXPECT_EQ(c->dns.tcp.max_connections, 64u);
+  EXPECT_EQ(c->dns.edns_udp_size, 1400);
+  EXPECT_EQ(c->api.listen->ToString(), "127.0.0.1:9000");
+  EXPECT_EQ(c->api.socket, "/run/berthd.sock");
+  ASSERT_EQ(c->zones.size(), 2u);
+  EXPECT_EQ(c->zones[0].name.ToText(), "internal.");
+  EXPECT_EQ(c->zones[0].file, "/etc/berth/internal.zone");
+  EXPECT_EQ(c->zones[1].name.ToText(), "example.com.");
+}
+
+TEST(ConfigFile, SpecialValues) {
+  auto c = ParseConfigText("api: {listen: \"\", socket: \"\"}\ndns:\n  forward: []\n"
+                           "  listen: 127.0.0.2:53\n  tcp:\n",
+                           "x.yaml");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_FALSE(c->api.listen.has_value());  // "" disables
+  EXPECT_EQ(c->api.socket, "");
+  ASSERT_TRUE(c->dns.forward.has_value());  // [] = no forwarding, not resolv.conf
+  EXPECT_TRUE(c->dns.forward->empty());
+  EXPECT_EQ(Strings(c->dns.listen), std::vector<std::string>{"127.0.0.2:53"});  // scalar item
+  EXPECT_EQ(c->dns.tcp.idle_timeout, 10s);  // empty section keeps defaults
+}
+
+struct BadCase {
+  const char* yaml;
+  const char* where;   // expected "source:line:column: key '...'"
+  const char* reason;  // expected fragment of the reason
+};
+
+TEST(ConfigFile, ErrorsNameFileLineColumnAndKey) {
+  const BadCase cases[] = {
+      {"dns:\n  listen: [\"127.0.0.1:1053\", \"nope\"]\n", "c.yaml:2:30: key 'dns.listen[1]'",
+       "not an IP address"},
+      {"dns:\n  lisen: []\n", "c.yaml:2:3: key 'dns.lisen'", "unknown key"},
+      {"bogus: 1\n", "c.yaml:1:1: key 'bogus'", "unknown key"},
+      {"dns:\n  tcp:\n    idle: 5s\n", "c.yaml:3:5: key 'dns.tcp.idle'", "unknown key"},
+      {"dns:\n  workers: many\n", "c.yaml:2:12: key 'dns.workers'", "not an integer"},
+      {"dns:\n  workers: [1]\n", "c.yaml:2:12: key 'dns.workers'", "single value"},
+      {"dns:\n  workers: -1\n", "c.yaml:2:12: key 'dns.workers'", "0 to 1024"},
+      {"dns: 5\n", "c.yaml:1:6: key 'dns'", "mapping"},
+      {"dns:\n  listen: []\n", "c.yaml:2:11: key 'dns.listen'", "must not be empty"},
+      {"dns:\n  listen: {a: 1}\n", "c.yaml:2:11: key 'dns.listen'", "expected a list"},
+      {"dns:\n  forward: [\"192.0.2.1:99999\"]\n", "c.yaml:2:13: key 'dns.forward[0]'", "port"},
+      {"dns:\n  allow_recursion: [10.0.0.0/33]\n", "c.yaml:2:21: key 'dns.allow_recursion[0]'",
+       "prefix length"},
+      {"dns:\n  cache_size: 1e9\n", "c.yaml:2:15: key 'dns.cache_size'", "not an integer"},
+      {"dns:\n  tcp: {idle_timeout: 10 s}\n", "c.yaml:2:23: key 'dns.tcp.idle_timeout'",
+       "bad duration"},
+      {"dns:\n  tcp: {idle_timeout: 0s}\n", "c.yaml:2:23: key 'dns.tcp.idle_timeout'",
+       "more than 0"},
+      {"dns:\n  tcp: {max_connections: 0}\n", "c.yaml:2:26: key 'dns.tcp.max_connections'",
+       "1 to"},
+      {"dns:\n  edns_udp_size: 100\n", "c.yaml:2:18: key 'dns.edns_udp_size'", "512 to 4096"},
+      {"log:\n  format: xml\n", "c.yaml:2:11: key 'log.format'", "text or json"},
+      {"log: {level: loud}\n", "c.yaml:1:14: key 'log.level'", "unknown log level"},
+      {"api:\n  listen: localhost:80\n", "c.yaml:2:11: key 'api.listen'", "not an IP address"},
+      {"state_dir: \"\"\n", "c.yaml:1:12: key 'state_dir'", "must not be empty"},
+      {"zones:\n  - name: a..b\n    file: x\n", "c.yaml:2:11: key 'zones[0].name'",
+       "bad zone name"},
+      {"zones:\n  - name: a.\n    file: x\n  - name: A.\n    file: y\n",
+       "c.yaml:4:11: key 'zones[1].name'", "listed twice"},
+      {"zones:\n  - name: a.\n", "c.yaml:2:5: key 'zones[0].file'", "missing"},
+      {"zones:\n  - name: a.\n    file: x\n    fiel: y\n", "c.yaml:4:5: key 'zones[0].fiel'",
+       "unknown key"},
+      {"zones: a.\n", "c.yaml:1:8: key 'zones'", "list"},
+      {"dns: [1, 2\n", "c.yaml:", "YAML syntax error"},
+      {"- 1\n- 2\n", "c.yaml:1:1:", "mapping"},
+  };
+  for (const auto& tc : cases) {
+    auto c = ParseConfigText(tc.yaml, "c.yaml");
+    ASSERT_FALSE(c.ok()) << tc.yaml;
+    const std::string& msg = c.status().message();
+    EXPECT_EQ(c.status().code(), Code::kInvalidArgument);
+    EXPECT_EQ(msg.rfind(tc.where, 0), 0u) << "yaml:\n" << tc.yaml << "message: " << msg;
+    EXPECT_NE(msg.find(tc.reason), std::string::npos) << "yaml:\n" << tc.yaml << "message: " << msg;
+  }
+}
+
+TEST(ConfigFile, LoadsFromDiskAndNamesMissingFile) {
+  TempDir dir;
+  std::string path = dir.Write("berth.yaml", "dns:\n  workers: 2\n  bad: 1\n");
+  auto bad = LoadConfigFile(path);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().message().rfind(path + ":3:3: key 'dns.bad'", 0), 0u)
+      << bad.status().message();
+  dir.Write("berth.yaml", "dns:\n  workers: 2\n");
+  ASSERT_TRUE(LoadConfigFile(path).ok());
+  EXPECT_EQ(LoadConfigFile(path)->dns.workers, 2u);
+  auto missing = LoadConfigFile(dir.path() + "/missing.yaml");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.status().code(), Code::kIo);
+  EXPECT_NE(missing.status().message().find("missing.yaml"), std::string::npos);
+}
+
+TEST(ConfigDuration, Units) {
+  EXPECT_EQ(*ParseDuration("10s"), 10s);
+  EXPECT_EQ(*ParseDuration("5m"), 5min);
+  EXPECT_EQ(*ParseDuration("300ms"), 300ms);
+  EXPECT_EQ(*ParseDuration("2h"), 2h);
+  EXPECT_EQ(*ParseDuration("7"), 7s);
+  for (const char* bad : {"", "s", "-1s", "1.5s", "10 s", "10d", "ms5", "99999999999999999h"}) {
+    EXPECT_FALSE(ParseDuration(bad).ok()) << bad;
+  }
+}
+
+TEST(ConfigArgs, FlagsOverrideTheFile) {
+  TempDir dir;
+  std::string path = dir.Write("c.yaml", kFull);
+  auto c = FromArgs({"--config", path.c_str(), "--dns-listen", "127.0.0.9:53", "--dns-listen",
+                     "[::1]:5300", "--dns-forward", "198.51.100.1", "--allow-recursion",
+                     "0.0.0.0/0", "--dns-workers", "8", "--api-listen", "", "--api-socket",
+                     "/tmp/s", "--state-dir", "/srv/berth", "--log-format", "text",
+                     "--log-level", "warn", "--zone", "z.test=/z.zone", "--dns-cache-size", "7",
+                     "--dns-tcp-idle-timeout", "1m", "--dns-tcp-max-connections", "9",
+                     "--dns-edns-udp-size", "512"});
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(Strings(c->dns.listen), (std::vector<std::string>{"127.0.0.9:53", "[::1]:5300"}));
+  EXPECT_EQ(Strings(*c->dns.forward), std::vector<std::string>{"198.51.100.1:53"});
+  EXPECT_EQ(Strings(c->dns.allow_recursion), std::vector<std::string>{"0.0.0.0/0"});
+  EXPECT_EQ(c->dns.workers, 8u);
+  EXPECT_FALSE(c->api.listen.has_value());
+  EXPECT_EQ(c->api.socket, "/tmp/s");
+  EXPECT_EQ(c->state_dir, "/srv/berth");
+  EXPECT_EQ(c->log.format, log::Format::kText);
+  EXPECT_EQ(c->log.level, log::Level::kWarn);
+  ASSERT_EQ(c->zones.size(), 1u);  // the flag replaces the file's list
+  EXPECT_EQ(c->zones[0].name.ToText(), "z.test.");
+  EXPECT_EQ(c->zones[0].file, "/z.zone");
+  EXPECT_EQ(c->dns.cache_size, 7u);
+  EXPECT_EQ(c->dns.tcp.idle_timeout, 1min);
+  EXPECT_EQ(c->dns.tcp.max_connections, 9u);
+  EXPECT_EQ(c->dns.edns_udp_size, 512);
+
+  // Keys without a flag keep the file's values.
+  auto partial = FromArgs({"--config", path.c_str(), "--log-level=error"});
+  ASSERT_TRUE(partial.ok()) << partial.status().ToString();
+  EXPECT_EQ(partial->log.level, log::Level::kError);
+  EXPECT_EQ(partial->log.format, log::Format::kJson);
+  EXPECT_EQ(partial->zones.size(), 2u);
+  EXPECT_EQ(partial->dns.workers, 4u);
+}
+
+TEST(ConfigArgs, BadFlagsGiveClearErrors) {
+  struct Case {
+    std::vector<const char*> args;
+    const char* fragment;
+  };
+  const Case cases[] = {
+      {{"--dns-listen", "1.2.3.4:x"}, "flag --dns-listen '1.2.3.4:x': bad address"},
+      {{"--log-format", "xml"}, "flag --log-format 'xml'"},
+      {{"--dns-workers", "lots"}, "flag --dns-workers 'lots'"},
+      {{"--zone", "nofile"}, "flag --zone 'nofile': want NAME=FILE"},
+      {{"--zone", "a.=x", "--zone", "A=y"}, "listed twice"},
+      {{"--allow-recursion", "10/8"}, "flag --allow-recursion"},
+      {{"--frobnicate"}, "--frobnicate"},
+      {{"--dns-workers"}, "--dns-workers"},
+      {{"--config", "/nonexistent/berth.yaml"}, "/nonexistent/berth.yaml"},
+  };
+  for (const auto& tc : cases) {
+    auto c = FromArgs(tc.args);
+    ASSERT_FALSE(c.ok()) << tc.args[0];
+    EXPECT_NE(c.status().message().find(tc.fragment), std::string::npos)
+        << c.status().message();
+  }
+}
+
+TEST(ConfigArgs, HelpAndVersionAskToPrintAndExit) {
+  auto help = FromArgs({"--help"});
+  ASSERT_TRUE(help.ok());
+  ASSERT_TRUE(help->print_and_exit.has_value());
+  EXPECT_NE(help->print_and_exit->find("--dns-listen"), std::string::npos);
+  EXPECT_NE(help->print_and_exit->find("dns.tcp.idle_timeout"), std::string::npos);
+  auto version = FromArgs({"--version"});
+  ASSERT_TRUE(version.ok());
+  ASSERT_TRUE(version->print_and_exit.has_value());
+  EXPECT_EQ(version->print_and_exit->rfind("berthd ", 0), 0u) << *version->print_and_exit;
+}
+
+TEST(ResolvConf, ReadsNameserversInOrder) {
+  TempDir dir;
+  std::string path = dir.Write("resolv.conf",
+                               "# generated\n"
+                               "search example.com\n"
+                               "nameserver 192.0.2.1\n"
+                               "  nameserver   2001:db8::1   # trailing\n"
+                               "nameserver fe80::1%eth0\n"
+                               "; nameserver 10.9.9.9\n"
+                               "nameserver\n"
+                               "nameserver not-an-ip\n"
+                               "options edns0\n"
+                               "nameserver 198.51.100.7");
+  auto servers = ResolvConfNameservers(path);
+  ASSERT_TRUE(servers.ok()) << servers.status().ToString();
+  EXPECT_EQ(Strings(*servers),
+            (std::vector<std::string>{"192.0.2.1:53", "[2001:db8::1]:53", "198.51.100.7:53"}));
+  auto missing = ResolvConfNameservers(dir.path() + "/none.conf");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.status().code(), Code::kIo);
+  EXPECT_NE(missing.status().message().find("none.conf"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace berth::config

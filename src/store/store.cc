@@ -1,0 +1,746 @@
+#include "store/store.h"
+
+#include <sqlite3.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <ctime>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "dns/wire/rdata.h"
+#include "dns/wire/types.h"
+
+namespace berth::store {
+namespace {
+
+// ---- Schema --------------------------------------------------------------------------------
+// migrations[i] moves the schema from version i to i+1. Append, never edit: a released
+// migration has already run on someone's disk.
+constexpr const char* kMigrationV1[] = {
+    R"(CREATE TABLE zones(
+         id         INTEGER PRIMARY KEY,
+         name       TEXT NOT NULL UNIQUE,
+         source     TEXT NOT NULL CHECK (source IN ('file', 'store')),
+         file       TEXT,
+         serial     INTEGER NOT NULL DEFAULT 0,
+         created_at INTEGER NOT NULL,
+         updated_at INTEGER NOT NULL))",
+    R"(CREATE TABLE records(
+         id         INTEGER PRIMARY KEY,
+         zone_id    INTEGER NOT NULL REFERENCES zones(id) ON DELETE CASCADE,
+         name       TEXT NOT NULL,
+         owner_wire BLOB NOT NULL,
+         type       INTEGER NOT NULL,
+         class      INTEGER NOT NULL DEFAULT 1,
+         ttl        INTEGER NOT NULL,
+         rdata      BLOB NOT NULL,
+         UNIQUE (zone_id, name, type, class, rdata)))",
+    R"(CREATE TABLE zone_changes(
+         id         INTEGER PRIMARY KEY,
+         zone_id    INTEGER NOT NULL REFERENCES zones(id) ON DELETE CASCADE,
+         old_serial INTEGER NOT NULL,
+         new_serial INTEGER NOT NULL,
+         changed_at INTEGER NOT NULL))",
+    "CREATE INDEX zone_changes_zone ON zone_changes(zone_id, id)",
+    R"(CREATE TABLE zone_change_records(
+         id         INTEGER PRIMARY KEY,
+         change_id  INTEGER NOT NULL REFERENCES zone_changes(id) ON DELETE CASCADE,
+         op         INTEGER NOT NULL CHECK (op IN (0, 1)),
+         owner_wire BLOB NOT NULL,
+         type       INTEGER NOT NULL,
+         class      INTEGER NOT NULL,
+         ttl        INTEGER NOT NULL,
+         rdata      BLOB NOT NULL))",
+    "CREATE INDEX zone_change_records_change ON zone_change_records(change_id)",
+};
+struct Migration {
+  const char* const* statements;
+  size_t count;
+};
+constexpr Migration kMigrations[] = {{kMigrationV1, std::size(kMigrationV1)}};
+static_assert(std::size(kMigrations) == Store::kSchemaVersion);
+
+// ---- Statements (all prepared and cached per connection by address) ------------------------
+#define BERTH_SELECT_ZONES "SELECT id, name, source, file, serial, created_at, updated_at FROM zones"
+constexpr char kSelectZones[] = BERTH_SELECT_ZONES;
+constexpr char kSelectZone[] = BERTH_SELECT_ZONES " WHERE name = ?1";
+#undef BERTH_SELECT_ZONES
+constexpr char kInsertZone[] =
+    "INSERT INTO zones(name, source, file, serial, created_at, updated_at) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?5)";
+constexpr char kUpdateZone[] =
+    "UPDATE zones SET source = ?2, file = ?3, serial = ?4, updated_at = ?5 WHERE id = ?1";
+constexpr char kUpdateSerial[] = "UPDATE zones SET serial = ?2, updated_at = ?3 WHERE id = ?1";
+constexpr char kDeleteZone[] = "DELETE FROM zones WHERE name = ?1";
+constexpr char kInsertRecord[] =
+    "INSERT INTO records(zone_id, name, owner_wire, type, class, ttl, rdata) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+constexpr char kSelectRecords[] =
+    "SELECT id, owner_wire, type, class, ttl, rdata FROM records WHERE zone_id = ?1 ORDER BY id";
+constexpr char kDeleteRecordById[] = "DELETE FROM records WHERE id = ?1";
+constexpr char kDeleteRecord[] =
+    "DELETE FROM records WHERE zone_id = ?1 AND name = ?2 AND type = ?3 AND class = ?4 "
+    "AND rdata = ?5 RETURNING owner_wire, ttl";
+constexpr char kInsertChange[] =
+    "INSERT INTO zone_changes(zone_id, old_serial, new_serial, changed_at) "
+    "VALUES (?1, ?2, ?3, ?4)";
+constexpr char kInsertChangeRecord[] =
+    "INSERT INTO zone_change_records(change_id, op, owner_wire, type, class, ttl, rdata) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+constexpr char kSelectChanges[] =
+    "SELECT id, old_serial, new_serial, changed_at FROM zone_changes WHERE zone_id = ?1 "
+    "ORDER BY id";
+constexpr char kSelectChangeRecords[] =
+    "SELECT r.change_id, r.op, r.owner_wire, r.type, r.class, r.ttl, r.rdata "
+    "FROM zone_change_records r JOIN zone_changes c ON r.change_id = c.id "
+    "WHERE c.zone_id = ?1 ORDER BY r.id";
+constexpr char kSelectVersion[] = "SELECT max(version) FROM schema_version";
+constexpr char kInsertVersion[] = "INSERT INTO schema_version(version) VALUES (?1)";
+
+constexpr int kBusyTimeoutMs = 5000;
+constexpr size_t kMaxIdleReaders = 8;
+enum JournalOp : int { kRemoved = 0, kAdded = 1 };
+
+Code CodeFor(int sqlite_rc) {
+  switch (sqlite_rc & 0xFF) {
+    case SQLITE_CONSTRAINT: return Code::kAlreadyExists;
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED: return Code::kUnavailable;
+    case SQLITE_FULL: return Code::kResourceExhausted;
+    default: return Code::kIo;
+  }
+}
+
+int64_t NowSeconds() { return static_cast<int64_t>(std::time(nullptr)); }
+
+// The lookup key of a name: lower-case presentation form with the trailing dot.
+std::string NameKey(const dns::Name& name) { return name.Lowercased().ToText(); }
+
+std::string Describe(const dns::Record& r) {
+  return "'" + r.name.ToText() + " " + dns::TypeToText(r.type) + "'";
+}
+
+}  // namespace
+
+// ---- Connection ----------------------------------------------------------------------------
+
+// A prepared statement borrowed from a Connection's cache; reset when it goes out of scope so
+// the next user starts clean. Bind errors are remembered and reported by Step().
+class Stmt {
+ public:
+  Stmt(sqlite3_stmt* s, class Connection* c) : s_(s), conn_(c) {}
+  Stmt(Stmt&& o) noexcept : s_(std::exchange(o.s_, nullptr)), conn_(o.conn_), rc_(o.rc_) {}
+  Stmt(const Stmt&) = delete;
+  ~Stmt() {
+    if (s_ != nullptr) {
+      sqlite3_reset(s_);
+      sqlite3_clear_bindings(s_);
+    }
+  }
+
+  Stmt& Int(int i, int64_t v) { return Check(sqlite3_bind_int64(s_, i, v)); }
+  Stmt& Text(int i, std::string_view v) {
+    return Check(sqlite3_bind_text(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT));
+  }
+  // TEXT, or NULL when empty (zones.file).
+  Stmt& TextOrNull(int i, std::string_view v) {
+    return v.empty() ? Check(sqlite3_bind_null(s_, i)) : Text(i, v);
+  }
+  Stmt& Blob(int i, std::string_view v) {
+    return Check(sqlite3_bind_blob(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT));
+  }
+  // True when a row is available, false when done.
+  Result<bool> Step();
+  // Steps to completion, for statements without result rows.
+  Status Run() {
+    ASSIGN_OR_RETURN(bool row, Step());
+    (void)row;
+    return Status::Ok();
+  }
+
+  int64_t ColInt(int i) const { return sqlite3_column_int64(s_, i); }
+  bool ColIsNull(int i) const { return sqlite3_column_type(s_, i) == SQLITE_NULL; }
+  std::string ColText(int i) const {
+    const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(s_, i));
+    return p ? std::string(p, sqlite3_column_bytes(s_, i)) : std::string();
+  }
+  std::string ColBlob(int i) const {
+    const auto* p = static_cast<const char*>(sqlite3_column_blob(s_, i));
+    return p ? std::string(p, sqlite3_column_bytes(s_, i)) : std::string();
+  }
+
+ private:
+  Stmt& Check(int rc) {
+    if (rc != SQLITE_OK && rc_ == SQLITE_OK) rc_ = rc;
+    return *this;
+  }
+  sqlite3_stmt* s_;
+  class Connection* conn_;
+  int rc_ = SQLITE_OK;
+};
+
+class Connection {
+ public:
+  static Result<std::unique_ptr<Connection>> Open(const std::string& path, bool read_only) {
+    sqlite3* db = nullptr;
+    int flags = SQLITE_OPEN_NOMUTEX |
+                (read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+    int rc = sqlite3_open_v2(path.c_str(), &db, flags, nullptr);
+    auto conn = std::unique_ptr<Connection>(new Connection(db, path));
+    if (rc != SQLITE_OK) {
+      return Status(Code::kIo, "opening state database " + path + ": " +
+                                   (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc)));
+    }
+    sqlite3_extended_result_codes(db, 1);
+    sqlite3_busy_timeout(db, kBusyTimeoutMs);
+    if (!read_only) {
+      // WAL lets readers run beside the writer; FULL fsyncs the WAL on every commit, so an
+      // acknowledged change survives power loss.
+      ASSIGN_OR_RETURN(std::string mode, conn->PragmaValue("PRAGMA journal_mode=WAL"));
+      if (mode != "wal") {
+        return Status(Code::kIo, "state database " + path + ": cannot enable WAL (mode " +
+                                     mode + ")");
+      }
+    }
+    RETURN_IF_ERROR(conn->Exec("PRAGMA synchronous=FULL"));
+    RETURN_IF_ERROR(conn->Exec("PRAGMA foreign_keys=ON"));
+    return conn;
+  }
+
+  ~Connection() {
+    for (auto& [sql, stmt] : cache_) sqlite3_finalize(stmt);
+    sqlite3_close_v2(db_);
+  }
+
+  // Runs fixed SQL text (pragmas, transaction control, DDL): never built from input.
+  Status Exec(const char* sql) {
+    char* err = nullptr;
+    int rc = sqlite3_exec(db_, sql, nullptr, nullptr, &err);
+    if (rc == SQLITE_OK) return Status::Ok();
+    std::string msg = err ? err : sqlite3_errstr(rc);
+    sqlite3_free(err);
+    return Status(CodeFor(rc), "state database " + path_ + ": " + msg);
+  }
+
+  Result<std::string> PragmaValue(const char* sql) {
+    std::string value;
+    char* err = nullptr;
+    auto collect = [](void* out, int n, char** cols, char**) {
+      if (n > 0 && cols[0]) *static_cast<std::string*>(out) = cols[0];
+      return 0;
+    };
+    int rc = sqlite3_exec(db_, sql, collect, &value, &err);
+    if (rc == SQLITE_OK) return value;
+    std::string msg = err ? err : sqlite3_errstr(rc);
+    sqlite3_free(err);
+    return Status(CodeFor(rc), "opening state database " + path_ + ": " + msg);
+  }
+
+  Result<Stmt> Prepare(const char* sql) {
+    auto it = cache_.find(sql);
+    if (it == cache_.end()) {
+      sqlite3_stmt* stmt = nullptr;
+      int rc = sqlite3_prepare_v3(db_, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
+      if (rc != SQLITE_OK) return Error(rc);
+      it = cache_.emplace(sql, stmt).first;
+    }
+    return Stmt(it->second, this);
+  }
+
+  Status Error(int rc) const {
+    return Status(CodeFor(rc), std::string(sqlite3_errmsg(db_)) + " (state database " + path_ +
+                                   ")");
+  }
+  int64_t LastInsertId() const { return sqlite3_last_insert_rowid(db_); }
+
+ private:
+  Connection(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
+  sqlite3* db_;
+  std::string path_;
+  std::unordered_map<const char*, sqlite3_stmt*> cache_;
+};
+
+Result<bool> Stmt::Step() {
+  if (rc_ != SQLITE_OK) return conn_->Error(rc_);
+  int rc = sqlite3_step(s_);
+  if (rc == SQLITE_ROW) return true;
+  if (rc == SQLITE_DONE) return false;
+  return conn_->Error(sqlite3_extended_errcode(sqlite3_db_handle(s_)));
+}
+
+namespace {
+
+// Calls `fn()` (returning Status) once per result row of `s`, stopping at the first error.
+template <typename Fn>
+Status ForEachRow(Stmt& s, Fn&& fn) {
+  for (;;) {
+    ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) return Status::Ok();
+    RETURN_IF_ERROR(fn());
+  }
+}
+
+// A transaction rolled back unless Commit() succeeds. Writers take the write lock up front
+// (BEGIN IMMEDIATE) so they never fail half-way on a lock upgrade.
+class Transaction {
+ public:
+  static Result<Transaction> Begin(Connection& conn, bool write) {
+    RETURN_IF_ERROR(conn.Exec(write ? "BEGIN IMMEDIATE" : "BEGIN"));
+    return Transaction(&conn);
+  }
+  Transaction(Transaction&& o) noexcept : conn_(std::exchange(o.conn_, nullptr)) {}
+  Transaction(const Transaction&) = delete;
+  ~Transaction() {
+    if (conn_ != nullptr) (void)conn_->Exec("ROLLBACK");
+  }
+  Status Commit() {
+    Status s = conn_->Exec("COMMIT");
+    if (s.ok()) conn_ = nullptr;
+    return s;
+  }
+
+ private:
+  explicit Transaction(Connection* conn) : conn_(conn) {}
+  Connection* conn_;
+};
+
+Result<ZoneInfo> ZoneFromRow(const Stmt& s) {
+  ZoneInfo z;
+  z.id = s.ColInt(0);
+  auto name = dns::Name::FromText(s.ColText(1));
+  if (!name.ok()) return Status(Code::kIo, "corrupt zone name in state database: " +
+                                               name.status().message());
+  z.name = *name;
+  z.source = s.ColText(2) == "file" ? ZoneSource::kFile : ZoneSource::kStore;
+  z.file = s.ColIsNull(3) ? "" : s.ColText(3);
+  z.serial = static_cast<uint32_t>(s.ColInt(4));
+  z.created_at = s.ColInt(5);
+  z.updated_at = s.ColInt(6);
+  return z;
+}
+
+// The zone row, or nullopt when there is none.
+Result<std::optional<ZoneInfo>> FindZone(Connection& conn, const dns::Name& zone) {
+  ASSIGN_OR_RETURN(Stmt s, conn.Prepare(kSelectZone));
+  s.Text(1, NameKey(zone));
+  ASSIGN_OR_RETURN(bool row, s.Step());
+  if (!row) return std::optional<ZoneInfo>();
+  ASSIGN_OR_RETURN(ZoneInfo z, ZoneFromRow(s));
+  return std::optional<ZoneInfo>(std::move(z));
+}
+
+Result<ZoneInfo> RequireZone(Connection& conn, const dns::Name& zone) {
+  ASSIGN_OR_RETURN(std::optional<ZoneInfo> z, FindZone(conn, zone));
+  if (!z) return NotFound("zone '" + NameKey(zone) + "' does not exist");
+  return std::move(*z);
+}
+
+// A record decoded from (owner_wire, type, class, ttl, rdata) columns starting at `col`.
+Result<dns::Record> RecordFromRow(const Stmt& s, int col) {
+  auto name = dns::Name::FromWire(s.ColBlob(col));
+  if (!name.ok()) {
+    return Status(Code::kIo, "corrupt owner name in state database: " + name.status().message());
+  }
+  dns::Record r;
+  r.name = *name;
+  r.type = static_cast<uint16_t>(s.ColInt(col + 1));
+  r.cls = static_cast<uint16_t>(s.ColInt(col + 2));
+  r.ttl = static_cast<uint32_t>(s.ColInt(col + 3));
+  r.rdata = s.ColBlob(col + 4);
+  return r;
+}
+
+// Checks what a caller may store: owner inside the zone, a data type, RDATA matching its type.
+Status ValidateRecords(const dns::Name& zone, const std::vector<dns::Record>& records) {
+  for (const auto& r : records) {
+    if (!r.name.IsSubdomainOf(zone)) {
+      return InvalidArgument("record " + Describe(r) + " is outside zone '" + zone.ToText() + "'");
+    }
+    if (r.type == 0 || dns::IsMetaType(r.type)) {
+      return InvalidArgument("record " + Describe(r) + " has a type that cannot be stored");
+    }
+    if (r.rdata.size() > 65535) return InvalidArgument("record " + Describe(r) + ": RDATA too long");
+    RETURN_IF_ERROR(dns::ValidateRdata(r.type, r.rdata).WithContext("record " + Describe(r)));
+  }
+  return Status::Ok();
+}
+
+// The serial of the SOA among `records`, or `fallback` without one.
+uint32_t SerialOf(const std::vector<dns::Record>& records, uint32_t fallback) {
+  for (const auto& r : records) {
+    if (r.type != dns::type::kSOA) continue;
+    auto fields = dns::SplitRdata(r.type, r.rdata);
+    if (!fields.ok() || fields->size() < 3 || (*fields)[2].bytes.size() != 4) continue;
+    auto b = (*fields)[2].bytes;
+    return (uint32_t{static_cast<uint8_t>(b[0])} << 24) |
+           (uint32_t{static_cast<uint8_t>(b[1])} << 16) |
+           (uint32_t{static_cast<uint8_t>(b[2])} << 8) | static_cast<uint8_t>(b[3]);
+  }
+  return fallback;
+}
+
+Status InsertRecord(Connection& conn, int64_t zone_id, const dns::Record& r) {
+  ASSIGN_OR_RETURN(Stmt s, conn.Prepare(kInsertRecord));
+  s.Int(1, zone_id).Text(2, NameKey(r.name)).Blob(3, r.name.wire()).Int(4, r.type);
+  s.Int(5, r.cls).Int(6, r.ttl).Blob(7, r.rdata);
+  Status st = s.Run();
+  if (st.code() == Code::kAlreadyExists) {
+    return AlreadyExists("record " + Describe(r) + " already exists in the zone");
+  }
+  return st;
+}
+
+Result<int64_t> InsertZone(Connection& conn, const dns::Name& zone, ZoneSource source,
+                           const std::string& file, uint32_t serial) {
+  ASSIGN_OR_RETURN(Stmt s, conn.Prepare(kInsertZone));
+  s.Text(1, NameKey(zone)).Text(2, ZoneSourceName(source)).TextOrNull(3, file);
+  s.Int(4, serial).Int(5, NowSeconds());
+  RETURN_IF_ERROR(s.Run());
+  return conn.LastInsertId();
+}
+
+Status JournalRecords(Connection& conn, int64_t change_id, JournalOp op,
+                      const std::vector<dns::Record>& records) {
+  for (const auto& r : records) {
+    ASSIGN_OR_RETURN(Stmt s, conn.Prepare(kInsertChangeRecord));
+    s.Int(1, change_id).Int(2, op).Blob(3, r.name.wire()).Int(4, r.type).Int(5, r.cls);
+    s.Int(6, r.ttl).Blob(7, r.rdata);
+    RETURN_IF_ERROR(s.Run());
+  }
+  return Status::Ok();
+}
+
+Status Journal(Connection& conn, int64_t zone_id, uint32_t old_serial, uint32_t new_serial,
+               const std::vector<dns::Record>& removed, const std::vector<dns::Record>& added) {
+  ASSIGN_OR_RETURN(Stmt s, conn.Prepare(kInsertChange));
+  s.Int(1, zone_id).Int(2, old_serial).Int(3, new_serial).Int(4, NowSeconds());
+  RETURN_IF_ERROR(s.Run());
+  int64_t change_id = conn.LastInsertId();
+  RETURN_IF_ERROR(JournalRecords(conn, change_id, kRemoved, removed));
+  return JournalRecords(conn, change_id, kAdded, added);
+}
+
+// Identity of a stored record: owner (case-folded), type, class and RDATA; TTL and owner case
+// are attributes of it.
+std::string RecordKey(const dns::Record& r) {
+  std::string key(r.name.Lowercased().wire());
+  key.push_back(static_cast<char>(r.type >> 8));
+  key.push_back(static_cast<char>(r.type));
+  key.push_back(static_cast<char>(r.cls >> 8));
+  key.push_back(static_cast<char>(r.cls));
+  key += r.rdata;
+  return key;
+}
+
+// One change inside the caller's transaction; on error the caller rolls back.
+Result<uint32_t> ApplyOne(Connection& conn, const Change& change) {
+  ASSIGN_OR_RETURN(ZoneInfo zone, RequireZone(conn, change.zone));
+  RETURN_IF_ERROR(ValidateRecords(zone.name, change.remove));
+  RETURN_IF_ERROR(ValidateRecords(zone.name, change.add));
+  std::vector<dns::Record> removed;
+  removed.reserve(change.remove.size());
+  for (const auto& r : change.remove) {
+    ASSIGN_OR_RETURN(Stmt s, conn.Prepare(kDeleteRecord));
+    s.Int(1, zone.id).Text(2, NameKey(r.name)).Int(3, r.type).Int(4, r.cls).Blob(5, r.rdata);
+    ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) return FailedPrecondition("record " + Describe(r) + " to remove is not in the zone");
+    // Journal what was stored (its TTL and owner case), not what the caller passed.
+    dns::Record stored = r;
+    auto owner = dns::Name::FromWire(s.ColBlob(0));
+    if (!owner.ok()) return Status(Code::kIo, "corrupt owner name in state database");
+    stored.name = *owner;
+    stored.ttl = static_cast<uint32_t>(s.ColInt(1));
+    RETURN_IF_ERROR(s.Run());
+    removed.push_back(std::move(stored));
+  }
+  for (const auto& r : change.add) RETURN_IF_ERROR(InsertRecord(conn, zone.id, r));
+  RETURN_IF_ERROR(Journal(conn, zone.id, zone.serial, change.new_serial, removed, change.add));
+  ASSIGN_OR_RETURN(Stmt s, conn.Prepare(kUpdateSerial));
+  s.Int(1, zone.id).Int(2, change.new_serial).Int(3, NowSeconds());
+  RETURN_IF_ERROR(s.Run());
+  return change.new_serial;
+}
+
+}  // namespace
+
+std::string_view ZoneSourceName(ZoneSource source) {
+  return source == ZoneSource::kFile ? "file" : "store";
+}
+
+// ---- Store ---------------------------------------------------------------------------------
+
+// A reader connection borrowed from the pool and returned to it on destruction.
+class Store::ReaderLease {
+ public:
+  ReaderLease(Store* store, std::unique_ptr<Connection> conn)
+      : store_(store), conn_(std::move(conn)) {}
+  ReaderLease(ReaderLease&&) noexcept = default;
+  ~ReaderLease() {
+    if (!conn_) return;
+    std::lock_guard lock(store_->pool_mu_);
+    if (store_->readers_.size() < kMaxIdleReaders) store_->readers_.push_back(std::move(conn_));
+  }
+  Connection& operator*() { return *conn_; }
+
+ private:
+  Store* store_;
+  std::unique_ptr<Connection> conn_;
+};
+
+Store::Store(std::string path) : path_(std::move(path)) {}
+Store::~Store() = default;
+
+Result<Store::ReaderLease> Store::AcquireReader() {
+  {
+    std::lock_guard lock(pool_mu_);
+    if (!readers_.empty()) {
+      auto conn = std::move(readers_.back());
+      readers_.pop_back();
+      return ReaderLease(this, std::move(conn));
+    }
+  }
+  ASSIGN_OR_RETURN(auto conn, Connection::Open(path_, /*read_only=*/true));
+  return ReaderLease(this, std::move(conn));
+}
+
+Result<std::unique_ptr<Store>> Store::Open(const std::string& state_dir) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (!fs::exists(state_dir, ec)) {
+    if (!fs::create_directories(state_dir, ec) && ec) {
+      return IoError("creating state directory " + state_dir, ec.value());
+    }
+    // State holds zone data and later credentials: not world-readable.
+    if (::chmod(state_dir.c_str(), 0750) != 0) {
+      return IoError("setting mode of state directory " + state_dir, errno);
+    }
+  } else if (!fs::is_directory(state_dir, ec)) {
+    return Status(Code::kIo, "state directory " + state_dir + " is not a directory");
+  }
+  auto store = std::unique_ptr<Store>(new Store((fs::path(state_dir) / "berth.db").string()));
+  ASSIGN_OR_RETURN(store->writer_, Connection::Open(store->path_, /*read_only=*/false));
+  Connection& conn = *store->writer_;
+
+  ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(conn, /*write=*/true));
+  RETURN_IF_ERROR(conn.Exec("CREATE TABLE IF NOT EXISTS schema_version(version INTEGER NOT NULL)"));
+  int64_t version;
+  {
+    ASSIGN_OR_RETURN(Stmt s, conn.Prepare(kSelectVersion));
+    RETURN_IF_ERROR(s.Step().status());
+    version = s.ColIsNull(0) ? 0 : s.ColInt(0);
+  }
+  if (version > kSchemaVersion) {
+    return FailedPrecondition("state database " + store->path_ + " has schema version " +
+                              std::to_string(version) + ", newer than this berthd supports (" +
+                              std::to_string(kSchemaVersion) + ")");
+  }
+  for (int64_t v = version; v < kSchemaVersion; ++v) {
+    const Migration& m = kMigrations[v];
+    for (size_t i = 0; i < m.count; ++i) {
+      RETURN_IF_ERROR(conn.Exec(m.statements[i])
+                          .WithContext("migrating schema to version " + std::to_string(v + 1)));
+    }
+    ASSIGN_OR_RETURN(Stmt s, conn.Prepare(kInsertVersion));
+    s.Int(1, v + 1);
+    RETURN_IF_ERROR(s.Run());
+  }
+  RETURN_IF_ERROR(tx.Commit());
+  return store;
+}
+
+Result<std::vector<ZoneInfo>> Store::ListZones() {
+  ASSIGN_OR_RETURN(ReaderLease conn, AcquireReader());
+  ASSIGN_OR_RETURN(Stmt s, (*conn).Prepare(kSelectZones));
+  std::vector<ZoneInfo> zones;
+  RETURN_IF_ERROR(ForEachRow(s, [&]() -> Status {
+    ASSIGN_OR_RETURN(ZoneInfo z, ZoneFromRow(s));
+    zones.push_back(std::move(z));
+    return Status::Ok();
+  }));
+  std::sort(zones.begin(), zones.end(),
+            [](const ZoneInfo& a, const ZoneInfo& b) { return a.name < b.name; });
+  return zones;
+}
+
+Result<ZoneInfo> Store::GetZone(const dns::Name& zone) {
+  ASSIGN_OR_RETURN(ReaderLease conn, AcquireReader());
+  return RequireZone(*conn, zone);
+}
+
+Status Store::CreateZone(const dns::Name& zone, ZoneSource source,
+                         std::vector<dns::Record> records, const std::string& file) {
+  RETURN_IF_ERROR(ValidateRecords(zone, records));
+  std::lock_guard lock(write_mu_);
+  Connection& conn = *writer_;
+  ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(conn, /*write=*/true));
+  ASSIGN_OR_RETURN(std::optional<ZoneInfo> existing, FindZone(conn, zone));
+  if (existing) return AlreadyExists("zone '" + NameKey(zone) + "' already exists");
+  ASSIGN_OR_RETURN(int64_t id, InsertZone(conn, zone, source, file, SerialOf(records, 0)));
+  for (const auto& r : records) RETURN_IF_ERROR(InsertRecord(conn, id, r));
+  return tx.Commit();
+}
+
+Status Store::DeleteZone(const dns::Name& zone) {
+  std::lock_guard lock(write_mu_);
+  Connection& conn = *writer_;
+  ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(conn, /*write=*/true));
+  RETURN_IF_ERROR(RequireZone(conn, zone).status());
+  {
+    ASSIGN_OR_RETURN(Stmt s, conn.Prepare(kDeleteZone));
+    s.Text(1, NameKey(zone));
+    RETURN_IF_ERROR(s.Run());
+  }
+  return tx.Commit();
+}
+
+Result<std::vector<dns::Record>> Store::ZoneRecords(const dns::Name& zone) {
+  ASSIGN_OR_RETURN(ReaderLease conn, AcquireReader());
+  // One read transaction: the zone row and its records come from the same snapshot.
+  ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(*conn, /*write=*/false));
+  ASSIGN_OR_RETURN(ZoneInfo info, RequireZone(*conn, zone));
+  ASSIGN_OR_RETURN(Stmt s, (*conn).Prepare(kSelectRecords));
+  s.Int(1, info.id);
+  std::vector<dns::Record> records;
+  RETURN_IF_ERROR(ForEachRow(s, [&]() -> Status {
+    ASSIGN_OR_RETURN(dns::Record r, RecordFromRow(s, 1));
+    records.push_back(std::move(r));
+    return Status::Ok();
+  }));
+  return records;
+}
+
+Status Store::ReplaceZone(const dns::Name& zone, ZoneSource source,
+                          const std::vector<dns::Record>& records, const std::string& file) {
+  RETURN_IF_ERROR(ValidateRecords(zone, records));
+  // Merge duplicate input records; the first occurrence wins.
+  std::vector<const dns::Record*> wanted;
+  std::unordered_map<std::string, const dns::Record*> wanted_by_key;
+  for (const auto& r : records) {
+    if (wanted_by_key.emplace(RecordKey(r), &r).second) wanted.push_back(&r);
+  }
+
+  std::lock_guard lock(write_mu_);
+  Connection& conn = *writer_;
+  ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(conn, /*write=*/true));
+  ASSIGN_OR_RETURN(std::optional<ZoneInfo> existing, FindZone(conn, zone));
+  if (!existing) {
+    ASSIGN_OR_RETURN(int64_t id, InsertZone(conn, zone, source, file, SerialOf(records, 0)));
+    for (const auto* r : wanted) RETURN_IF_ERROR(InsertRecord(conn, id, *r));
+    return tx.Commit();
+  }
+
+  // Diff against what is stored: a record whose TTL or owner case changed is removed and
+  // re-added, so the journal replays to exactly the new contents.
+  std::vector<dns::Record> removed, added;
+  std::vector<int64_t> removed_ids;  // deleted after the scan: never modify a table mid-SELECT
+  std::unordered_set<std::string> kept;
+  {
+    ASSIGN_OR_RETURN(Stmt s, conn.Prepare(kSelectRecords));
+    s.Int(1, existing->id);
+    RETURN_IF_ERROR(ForEachRow(s, [&]() -> Status {
+      ASSIGN_OR_RETURN(dns::Record r, RecordFromRow(s, 1));
+      std::string key = RecordKey(r);
+      auto it = wanted_by_key.find(key);
+      if (it != wanted_by_key.end() && it->second->ttl == r.ttl &&
+          it->second->name.wire() == r.name.wire()) {
+        kept.insert(std::move(key));
+      } else {
+        removed_ids.push_back(s.ColInt(0));
+        removed.push_back(std::move(r));
+      }
+      return Status::Ok();
+    }));
+  }
+  for (int64_t id : removed_ids) {
+    ASSIGN_OR_RETURN(Stmt del, conn.Prepare(kDeleteRecordById));
+    del.Int(1, id);
+    RETURN_IF_ERROR(del.Run());
+  }
+  for (const auto* r : wanted) {
+    if (kept.count(RecordKey(*r)) != 0) continue;
+    RETURN_IF_ERROR(InsertRecord(conn, existing->id, *r));
+    added.push_back(*r);
+  }
+  uint32_t new_serial = SerialOf(records, existing->serial);
+  if (!removed.empty() || !added.empty()) {
+    RETURN_IF_ERROR(Journal(conn, existing->id, existing->serial, new_serial, removed, added));
+  }
+  {
+    ASSIGN_OR_RETURN(Stmt s, conn.Prepare(kUpdateZone));
+    s.Int(1, existing->id).Text(2, ZoneSourceName(source)).TextOrNull(3, file);
+    s.Int(4, new_serial).Int(5, NowSeconds());
+    RETURN_IF_ERROR(s.Run());
+  }
+  return tx.Commit();
+}
+
+Result<uint32_t> Store::ApplyChange(const dns::Name& zone, const std::vector<dns::Record>& remove,
+                                    const std::vector<dns::Record>& add, uint32_t new_serial) {
+  Change change{zone, remove, add, new_serial};
+  ASSIGN_OR_RETURN(auto results, ApplyChanges(std::span<const Change>(&change, 1)));
+  return std::move(results.front());
+}
+
+Result<std::vector<Result<uint32_t>>> Store::ApplyChanges(std::span<const Change> changes) {
+  std::lock_guard lock(write_mu_);
+  Connection& conn = *writer_;
+  ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(conn, /*write=*/true));
+  std::vector<Result<uint32_t>> results;
+  results.reserve(changes.size());
+  for (const Change& change : changes) {
+    RETURN_IF_ERROR(conn.Exec("SAVEPOINT change"));
+    Result<uint32_t> r = ApplyOne(conn, change);
+    if (r.ok()) {
+      RETURN_IF_ERROR(conn.Exec("RELEASE change"));
+    } else {
+      // Undo this change only; the others in the batch still commit.
+      RETURN_IF_ERROR(conn.Exec("ROLLBACK TO change"));
+      RETURN_IF_ERROR(conn.Exec("RELEASE change"));
+      if (r.status().code() == Code::kIo || r.status().code() == Code::kResourceExhausted) {
+        return r.status();  // the database itself failed: the whole batch fails
+      }
+    }
+    results.push_back(std::move(r));
+  }
+  RETURN_IF_ERROR(tx.Commit());
+  return results;
+}
+
+Result<std::vector<JournalEntry>> Store::ZoneJournal(const dns::Name& zone) {
+  ASSIGN_OR_RETURN(ReaderLease conn, AcquireReader());
+  ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(*conn, /*write=*/false));
+  ASSIGN_OR_RETURN(ZoneInfo info, RequireZone(*conn, zone));
+  std::vector<JournalEntry> entries;
+  std::map<int64_t, size_t> index_of;
+  {
+    ASSIGN_OR_RETURN(Stmt s, (*conn).Prepare(kSelectChanges));
+    s.Int(1, info.id);
+    RETURN_IF_ERROR(ForEachRow(s, [&]() -> Status {
+      index_of[s.ColInt(0)] = entries.size();
+      JournalEntry e;
+      e.old_serial = static_cast<uint32_t>(s.ColInt(1));
+      e.new_serial = static_cast<uint32_t>(s.ColInt(2));
+      e.changed_at = s.ColInt(3);
+      entries.push_back(std::move(e));
+      return Status::Ok();
+    }));
+  }
+  ASSIGN_OR_RETURN(Stmt s, (*conn).Prepare(kSelectChangeRecords));
+  s.Int(1, info.id);
+  RETURN_IF_ERROR(ForEachRow(s, [&]() -> Status {
+    auto it = index_of.find(s.ColInt(0));
+    if (it == index_of.end()) return Status::Ok();
+    ASSIGN_OR_RETURN(dns::Record r, RecordFromRow(s, 2));
+    JournalEntry& e = entries[it->second];
+    (s.ColInt(1) == kAdded ? e.added : e.removed).push_back(std::move(r));
+    return Status::Ok();
+  }));
+  return entries;
+}
+
+}  // namespace berth::store

@@ -1,0 +1,115 @@
+// The embedded state store: zones, their records and the per-zone change journal (for IXFR) in
+// one SQLite database, <state_dir>/berth.db, in WAL mode with synchronous=FULL so that a
+// returned OK means the change is on disk. Thread-safe: writes go through one writer connection
+// under a mutex; reads use a pool of reader connections and run concurrently with the writer.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+#include "dns/wire/message.h"
+#include "dns/wire/name.h"
+
+namespace berth::store {
+
+// Where a zone's contents come from: a zone file on disk (reloaded at start and on SIGHUP) or
+// the store itself (created through the API, changed by dynamic updates).
+enum class ZoneSource { kFile, kStore };
+
+// "file" / "store", the values of zones.source.
+std::string_view ZoneSourceName(ZoneSource source);
+
+struct ZoneInfo {
+  int64_t id = 0;
+  dns::Name name;           // as stored: lower-case, absolute
+  ZoneSource source = ZoneSource::kStore;
+  std::string file;         // the zone file for kFile zones, else empty
+  uint32_t serial = 0;      // SOA serial of the stored records (0 without an SOA)
+  int64_t created_at = 0;   // Unix seconds
+  int64_t updated_at = 0;
+};
+
+// One journaled change to a zone: `remove` then `add`, moving it to `new_serial`.
+struct Change {
+  dns::Name zone;
+  std::vector<dns::Record> remove;
+  std::vector<dns::Record> add;
+  uint32_t new_serial = 0;
+};
+
+// One entry of a zone's change journal, oldest first from ZoneJournal().
+struct JournalEntry {
+  uint32_t old_serial = 0;
+  uint32_t new_serial = 0;
+  int64_t changed_at = 0;
+  std::vector<dns::Record> removed;  // with the TTL they had when removed
+  std::vector<dns::Record> added;
+};
+
+class Connection;
+
+class Store {
+ public:
+  // The current on-disk schema version (see docs/state-schema.md).
+  static constexpr int kSchemaVersion = 1;
+
+  // Opens or creates <state_dir>/berth.db (creating state_dir with mode 0750) and migrates the
+  // schema forward. Errors name the path: kIo (cannot create/open/write, not a database),
+  // kFailedPrecondition (schema newer than this binary).
+  static Result<std::unique_ptr<Store>> Open(const std::string& state_dir);
+  ~Store();
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  // The database file's path.
+  const std::string& path() const { return path_; }
+
+  // All zones ordered by name. kIo on database errors.
+  Result<std::vector<ZoneInfo>> ListZones();
+  // One zone; kNotFound when it does not exist.
+  Result<ZoneInfo> GetZone(const dns::Name& zone);
+  // Creates a zone with `records` (serial from its SOA, if any) in one transaction; `file` is
+  // recorded for kFile zones. kAlreadyExists (zone or a duplicate record), kInvalidArgument
+  // (record outside the zone, meta type, bad RDATA); nothing is written on error.
+  Status CreateZone(const dns::Name& zone, ZoneSource source, std::vector<dns::Record> records,
+                    const std::string& file = {});
+  // Deletes a zone with its records and journal. kNotFound when it does not exist.
+  Status DeleteZone(const dns::Name& zone);
+  // The zone's records in insertion order, owner names with their stored case. kNotFound.
+  Result<std::vector<dns::Record>> ZoneRecords(const dns::Name& zone);
+  // Makes the zone hold exactly `records` (creating it if needed) in one transaction, and
+  // journals the difference when an existing zone changed. Duplicate input records are merged
+  // (a zone file may repeat a record). kInvalidArgument as CreateZone; nothing written on error.
+  Status ReplaceZone(const dns::Name& zone, ZoneSource source,
+                     const std::vector<dns::Record>& records, const std::string& file = {});
+  // Removes `remove` then adds `add` and sets the serial, in one journaled transaction; returns
+  // the new serial. Records match on (owner, type, class, rdata); TTL is ignored for removal.
+  // kNotFound (zone), kFailedPrecondition (a record to remove is absent), kAlreadyExists (a
+  // record to add is present), kInvalidArgument (bad record); nothing is written on error.
+  Result<uint32_t> ApplyChange(const dns::Name& zone, const std::vector<dns::Record>& remove,
+                               const std::vector<dns::Record>& add, uint32_t new_serial);
+  // Applies several changes in ONE transaction and one fsync (group commit). Each change is
+  // all-or-nothing on its own (a savepoint): the result at index i is change i's new serial or
+  // its error, and failed changes leave no trace. A database error fails the whole batch.
+  Result<std::vector<Result<uint32_t>>> ApplyChanges(std::span<const Change> changes);
+  // The zone's change journal, oldest first (what IXFR will serve). kNotFound.
+  Result<std::vector<JournalEntry>> ZoneJournal(const dns::Name& zone);
+
+ private:
+  class ReaderLease;
+  explicit Store(std::string path);
+  Result<ReaderLease> AcquireReader();
+
+  const std::string path_;
+  std::mutex write_mu_;  // guards writer_
+  std::unique_ptr<Connection> writer_;
+  std::mutex pool_mu_;   // guards readers_
+  std::vector<std::unique_ptr<Connection>> readers_;
+};
+
+}  // namespace berth::store
