@@ -183,7 +183,8 @@ class ZoneAnswer {
 
   bool FromNode(const Zone::Node& node, std::string_view owner, std::string_view* next) {
     uint16_t qtype = q_.qtype;
-    if (qtype != type::kCNAME) {
+    // ANY matches the CNAME itself (RFC 1034 §4.3.2 step 3a), so it is not followed.
+    if (qtype != type::kCNAME && qtype != type::kANY) {
       if (const Zone::RRset* cname = zone_.FindRRset(node, type::kCNAME)) {
         if (!resp_.AddRRset(0, owner, zone_, *cname, cname->ttl)) return false;
         zone_.ForEachRdata(*cname, [&](std::string_view rdata) { *next = rdata; });
