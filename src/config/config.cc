@@ -98,8 +98,9 @@ const Key kKeys[] = {
     {"dns.workers", "--dns-workers", "DNS worker threads (0 = one per core)",
      [](Config& c, std::string_view v) { return SetUnsigned(v, 0, 1024, c.dns.workers); },
      nullptr},
-    {"dns.forward", "--dns-forward", "Upstream resolver ip or ip:port (repeatable)",
+    {"dns.forward", "--dns-forward", "Upstream resolver ip or ip:port (repeatable; 'none': no forwarding)",
      [](Config& c, std::string_view v) {
+       if (v == "none") return Status::Ok();  // the list was emptied: authoritative only
        ASSIGN_OR_RETURN(auto a, SocketAddress::Parse(v, kDefaultDnsPort));
        c.dns.forward->push_back(a);
        return Status::Ok();
@@ -132,6 +133,21 @@ const Key kKeys[] = {
      nullptr},
     {"dns.edns_udp_size", "--dns-edns-udp-size", "EDNS UDP payload size (512-4096)",
      [](Config& c, std::string_view v) { return SetUnsigned(v, 512, 4096, c.dns.edns_udp_size); },
+     nullptr},
+    {"dns.udp_coalesce", "--dns-udp-coalesce", "Pause after a partial UDP batch under load (50us, 0 = off)",
+     [](Config& c, std::string_view v) {
+       std::chrono::microseconds us{0};
+       if (v.size() > 2 && v.substr(v.size() - 2) == "us") {
+         ASSIGN_OR_RETURN(int64_t n, ParseInteger(v.substr(0, v.size() - 2), 0, 1000));
+         us = std::chrono::microseconds(n);
+       } else {
+         ASSIGN_OR_RETURN(auto d, ParseDuration(v));
+         if (d > std::chrono::milliseconds(1)) return InvalidArgument("must be at most 1ms");
+         us = std::chrono::duration_cast<std::chrono::microseconds>(d);
+       }
+       c.dns.udp_coalesce = us;
+       return Status::Ok();
+     },
      nullptr},
     {"api.listen", "--api-listen", "HTTP API address ip:port (\"\" disables)",
      [](Config& c, std::string_view v) {

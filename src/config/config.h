@@ -44,6 +44,9 @@ struct DnsConfig {
   uint64_t cache_size = 100000;  // entries; 0 disables the cache
   TcpConfig tcp;
   uint16_t edns_udp_size = 1232;
+  // Under sustained UDP load, pause this long after a partial batch so the next batch is
+  // fuller (fewer wakeups and syscalls per query); 0 disables. See docs/benchmarks.md.
+  std::chrono::microseconds udp_coalesce{50};
 };
 
 struct ApiConfig {

@@ -238,6 +238,12 @@ TEST(ConfigArgs, FlagsOverrideTheFile) {
   EXPECT_EQ(c->dns.tcp.max_connections, 9u);
   EXPECT_EQ(c->dns.edns_udp_size, 512);
 
+  // "none" turns forwarding off (an empty list, not the host's resolv.conf).
+  auto no_forward = FromArgs({"--config", path.c_str(), "--dns-forward", "none"});
+  ASSERT_TRUE(no_forward.ok()) << no_forward.status().ToString();
+  ASSERT_TRUE(no_forward->dns.forward.has_value());
+  EXPECT_TRUE(no_forward->dns.forward->empty());
+
   // Keys without a flag keep the file's values.
   auto partial = FromArgs({"--config", path.c_str(), "--log-level=error"});
   ASSERT_TRUE(partial.ok()) << partial.status().ToString();
