@@ -1,0 +1,86 @@
+// http::Server: an HTTP/1.1 server (keep-alive, pipelining-safe, bounded) for berth's APIs,
+// listening on TCP addresses and unix sockets, served by a fixed pool of io threads.
+// Thread-safety: Start/Stop/listeners/stats may be called from any thread; handlers run on
+// the io threads concurrently (see router.h). Beast stays out of this header on purpose.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+#include "http/message.h"
+#include "http/router.h"
+
+namespace berth::http {
+
+// How a listener accepts connections. TLS will be a third kind (with certificate fields).
+enum class ListenerKind { kTcp, kUnix };
+
+struct Listener {
+  ListenerKind kind = ListenerKind::kTcp;
+  std::string address;  // "127.0.0.1:8053", "[::1]:0" (port 0: pick one); or a socket path
+
+  static Listener Tcp(std::string address) { return {ListenerKind::kTcp, std::move(address)}; }
+  static Listener Unix(std::string path) { return {ListenerKind::kUnix, std::move(path)}; }
+};
+
+struct ServerOptions {
+  std::vector<Listener> listeners;
+  int io_threads = 2;
+  size_t max_header_bytes = 16 * 1024;          // request line + headers; over: 431
+  size_t max_body_bytes = 8 * 1024 * 1024;      // default per request; routes may override; over: 413
+  size_t max_connections = 1024;                // over: 503 and close
+  std::chrono::milliseconds idle_timeout{30'000};  // keep-alive wait for the next request
+  std::chrono::milliseconds read_timeout{10'000};  // to receive a header, and a body unless the route says
+  // Time to send a whole response. Large downloads (registry blobs) will need a per-route value.
+  std::chrono::milliseconds write_timeout{10'000};
+};
+
+// A listener after binding: the real port when port 0 was asked for.
+struct BoundListener {
+  ListenerKind kind;
+  std::string address;  // "127.0.0.1:41234", "[::1]:41234" or the socket path
+  uint16_t port = 0;    // 0 for unix sockets
+};
+
+struct ServerStats {
+  uint64_t connections_accepted = 0;
+  uint64_t connections_rejected = 0;  // over max_connections
+  uint64_t active_connections = 0;
+  uint64_t requests = 0;              // requests answered, including error answers
+};
+
+class Server {
+ public:
+  // The router is fixed for the server's lifetime.
+  Server(Router router, ServerOptions options);
+  ~Server();  // Stop() with the default deadline
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Binds every listener, then starts the io threads. InvalidArgument for a bad address or
+  // option; Io when a bind/listen fails (e.g. address in use); AlreadyExists when a unix
+  // socket path is held by a live server or is not a socket; FailedPrecondition when
+  // called twice. On error nothing keeps listening.
+  Status Start();
+
+  // Stops accepting, closes idle connections, lets requests already being handled finish
+  // (their connections then close), waits up to `deadline` for that, then stops and joins
+  // the io threads. Idempotent. A handler that never returns still blocks the join; never
+  // call Stop() from a handler (it would join its own thread).
+  void Stop(std::chrono::milliseconds deadline = std::chrono::seconds(10));
+
+  // Listeners as bound, in ServerOptions order; empty before Start().
+  std::vector<BoundListener> listeners() const;
+  ServerStats stats() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace berth::http
