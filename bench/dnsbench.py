@@ -1,0 +1,354 @@
+#!/usr/bin/python3
+"""DNS benchmarks for berth (not tests): berthd against Knot, dnsmasq and unbound on loopback.
+
+  dnsbench.py auth   [--berthd PATH] [--seconds 10] [--rounds 3] [--servers berthd,knot,dnsmasq]
+  dnsbench.py cache  [--berthd PATH] [--seconds 10] [--rounds 3] [--servers berthd,unbound]
+  dnsbench.py memory [--berthd PATH] [--records 1000000] [--servers berthd,knot]
+
+Method (see docs/benchmarks.md): every server runs pinned to core 0 with one worker, dnsperf
+pinned to core 1. Per server and protocol: qps at saturation (dnsperf -c 4 -q 200) and server
+CPU seconds per query at a fixed offered rate (-Q 50000), CPU read from /proc/PID/stat
+(utime+stime+cutime+cstime) before and after, divided by the queries dnsperf completed. Runs
+alternate between servers, medians of --rounds. Everything is bounded in time and killed at exit.
+"""
+import argparse
+import os
+import random
+import re
+import statistics
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "tests", "integration"))
+import harness as H  # noqa: E402
+
+DNSPERF = "/usr/bin/dnsperf"
+SERVER_CPU = 0
+LOADGEN_CPU = 1
+DEFAULT_BERTHD = os.path.join(HERE, "..", "build", "bin", "berthd")
+
+
+def log(*a):
+    print(*a, file=sys.stderr, flush=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# /proc arithmetic and dnsperf parsing
+
+def cpu_seconds(pid):
+    """utime+stime+cutime+cstime of pid, seconds (children count: dnsmasq forks for TCP)."""
+    with open("/proc/%d/stat" % pid) as f:
+        s = f.read()
+    fl = s[s.rindex(")") + 2:].split()
+    return sum(int(x) for x in fl[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
+def rss_kib(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def parse_dnsperf(out):
+    def num(pat):
+        m = re.search(pat, out)
+        return float(m.group(1)) if m else None
+    return {"sent": num(r"Queries sent:\s+(\d+)"),
+            "completed": num(r"Queries completed:\s+(\d+)"),
+            "lost": num(r"Queries lost:\s+(\d+)"),
+            "qps": num(r"Queries per second:\s+([\d.]+)"),
+            "latency": num(r"Average Latency \(s\):\s+([\d.]+)"),
+            "noerror": num(r"NOERROR (\d+)"),
+            "nxdomain": num(r"NXDOMAIN (\d+)")}
+
+
+def dnsperf(port, qfile, seconds, proto="udp", rate=None, clients=4, outstanding=200,
+            runs=None):
+    argv = ["taskset", "-c", str(LOADGEN_CPU), DNSPERF, "-s", "127.0.0.1", "-p", str(port),
+            "-d", qfile, "-c", str(clients), "-q", str(outstanding), "-t", "2"]
+    if runs is not None:
+        argv += ["-n", str(runs)]
+    else:
+        argv += ["-l", str(seconds)]
+    if proto == "tcp":
+        argv += ["-m", "tcp"]
+    if rate:
+        argv += ["-Q", str(rate)]
+    r = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 60)
+    res = parse_dnsperf(r.stdout)
+    if res["completed"] is None:
+        log("dnsperf failed: %s\n%s" % (" ".join(argv), (r.stdout + r.stderr)[-2000:]))
+    return res
+
+
+def measure(server, qfile, seconds, proto, rate):
+    """One dnsperf run against server; returns qps and server CPU µs per completed query."""
+    c0 = cpu_seconds(server.pid)
+    res = dnsperf(server.port, qfile, seconds, proto, rate)
+    time.sleep(0.3)  # let TCP children (dnsmasq) exit and be reaped
+    c1 = cpu_seconds(server.pid)
+    done = res["completed"] or 0
+    res["cpu_us"] = (c1 - c0) / done * 1e6 if done else float("nan")
+    res["cpu_s"] = c1 - c0
+    return res
+
+
+# ---------------------------------------------------------------------------------------------
+# data
+
+def make_auth_zone(d, origin="bench.test.", n_a=10000, n_aaaa=1000, extra=0):
+    path = os.path.join(d, origin.rstrip(".") + ".zone")
+    with open(path, "w") as f:
+        f.write("$ORIGIN %s\n$TTL 3600\n" % origin)
+        f.write("@ IN SOA ns1 hostmaster 1 3600 900 604800 300\n@ IN NS ns1\n"
+                "ns1 IN A 192.0.2.53\n")
+        for i in range(n_a):
+            f.write("h%d IN A 10.%d.%d.%d\n" % (i, (i >> 16) & 255, (i >> 8) & 255, i & 255))
+        for i in range(n_aaaa):
+            f.write("v%d IN AAAA 2001:db8::%x\n" % (i, i + 1))
+        for i in range(extra):
+            f.write("r%d IN A 10.%d.%d.%d\n" % (i, (i >> 16) & 255, (i >> 8) & 255, i & 255))
+    return path
+
+
+def make_hosts(d, origin="bench.test.", n_a=10000, n_aaaa=1000):
+    """The same names as a hosts file, for dnsmasq."""
+    path = os.path.join(d, "bench.hosts")
+    o = origin.rstrip(".")
+    with open(path, "w") as f:
+        f.write("192.0.2.53 ns1.%s\n" % o)
+        for i in range(n_a):
+            f.write("10.%d.%d.%d h%d.%s\n" % ((i >> 16) & 255, (i >> 8) & 255, i & 255, i, o))
+        for i in range(n_aaaa):
+            f.write("2001:db8::%x v%d.%s\n" % (i + 1, i, o))
+    return path
+
+
+def make_queries(d, origin="bench.test.", n_a=10000, n_aaaa=1000, n=100000, hit=0.90,
+                 aaaa=0.05, seed=1, name="queries.txt"):
+    rnd = random.Random(seed)
+    path = os.path.join(d, name)
+    with open(path, "w") as f:
+        for _ in range(n):
+            x = rnd.random()
+            if x < hit:
+                f.write("h%d.%s A\n" % (rnd.randrange(n_a), origin))
+            elif x < hit + aaaa:
+                f.write("v%d.%s AAAA\n" % (rnd.randrange(n_aaaa), origin))
+            else:
+                f.write("miss%d.%s A\n" % (rnd.randrange(10 ** 6), origin))
+    return path
+
+
+# ---------------------------------------------------------------------------------------------
+# servers
+
+class Dnsmasq:
+    def __init__(self, hosts, origin="bench.test."):
+        self.dir = H.tmpdir("berth-dnsmasq-")
+        self.port = H.free_port()
+        o = origin.rstrip(".")
+        argv = [H.DNSMASQ, "-k", "--conf-file=/dev/null", "--no-resolv", "--no-hosts",
+                "--no-poll", "--bind-interfaces", "--listen-address=127.0.0.1",
+                "--port=%d" % self.port, "--addn-hosts=%s" % hosts, "--local=/%s/" % o,
+                "--pid-file=%s/dnsmasq.pid" % self.dir, "--user=root", "--group=root",
+                "--log-facility=-", "--cache-size=0"]
+        self.proc = H.Proc("dnsmasq", argv, os.path.join(self.dir, "dnsmasq.log"),
+                           cpu=SERVER_CPU)
+        self.pid = self.proc.pid
+        H.wait_dns(self.port, "h1." + origin, "A", proc=self.proc)
+
+
+def start(kind, zone, origin, berthd, hosts=None, upstream=None):
+    if kind == "knot":
+        return H.Knot({origin: zone}, cpu=SERVER_CPU)
+    if kind == "dnsmasq":
+        return Dnsmasq(hosts, origin)
+    if kind == "berthd":
+        if upstream:
+            return H.Berthd(berthd, {}, cpu=SERVER_CPU, ready_name=None,
+                            args=["--dns-workers", "1", "--dns-forward",
+                                  "127.0.0.1:%d" % upstream, "--allow-recursion",
+                                  "127.0.0.0/8"])
+        return H.Berthd(berthd, {origin: zone}, cpu=SERVER_CPU, args=["--dns-workers", "1"],
+                        timeout=300)
+    if kind == "unbound":
+        import test_forward  # noqa: PLC0415
+        p = test_forward.unbound(upstream, cpu=SERVER_CPU,
+                                 extra="    msg-cache-size: 64m\n    rrset-cache-size: 64m\n")
+        p.proc = p
+        return p
+    raise ValueError(kind)
+
+
+def med(vals):
+    vals = [v for v in vals if v is not None and v == v]
+    return statistics.median(vals) if vals else float("nan")
+
+
+def report(title, servers, results, base, protos, rate):
+    la = os.getloadavg()
+    lines = ["", "## " + title, "", "load average at the end: %.2f %.2f %.2f; %s" % (
+        la[0], la[1], la[2], time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())), "",
+             "| server | proto | qps (saturation) | qps vs %s | CPU µs/query @ %d qps | CPU vs %s | "
+             "CPU µs/query at saturation | lost @ %d |" % (base, rate, base, rate),
+             "|---|---|---|---|---|---|---|---|"]
+    for proto in protos:
+        b = results.get((base, proto))
+        for s in servers:
+            r = results.get((s, proto))
+            if not r:
+                continue
+            qr = r["qps"] / b["qps"] if b and b["qps"] else float("nan")
+            cr = r["cpu_us"] / b["cpu_us"] if b and b["cpu_us"] else float("nan")
+            lines.append("| %s | %s | %.0f | %.2f | %.2f | %.2f | %.2f | %.0f |"
+                         % (s, proto, r["qps"], qr, r["cpu_us"], cr, r["sat_cpu_us"], r["lost"]))
+    print("\n".join(lines), flush=True)
+
+
+def run_rounds(servers, qfile, a, protos):
+    per = {}
+    for rnd in range(a.rounds):
+        order = servers if rnd % 2 == 0 else list(reversed(servers))
+        for proto in protos:
+            for kind, srv in order:
+                sat = measure(srv, qfile, a.seconds, proto, None)
+                fix = measure(srv, qfile, a.seconds, proto, a.rate)
+                log("round %d %-8s %s: sat %.0f qps (%.2f µs/q, lost %s) | @%d: %.0f qps "
+                    "%.2f µs/q lost %s | rcodes NOERROR %s NXDOMAIN %s"
+                    % (rnd + 1, kind, proto, sat["qps"] or 0, sat["cpu_us"], sat["lost"], a.rate,
+                       fix["qps"] or 0, fix["cpu_us"], fix["lost"], fix["noerror"],
+                       fix["nxdomain"]))
+                per.setdefault((kind, proto), []).append((sat, fix))
+    results = {}
+    for k, runs in per.items():
+        results[k] = {"qps": med([s["qps"] for s, _ in runs]),
+                      "cpu_us": med([f["cpu_us"] for _, f in runs]),
+                      "sat_cpu_us": med([s["cpu_us"] for s, _ in runs]),
+                      "lost": med([f["lost"] for _, f in runs])}
+    return results
+
+
+def check_alive(servers):
+    for kind, s in servers:
+        if not s.proc.alive():
+            raise RuntimeError("%s died:\n%s" % (kind, s.proc.log_tail()))
+
+
+def want_berthd(a, kinds):
+    if "berthd" in kinds and not os.access(a.berthd, os.X_OK):
+        log("berthd not found at %s: skipping it" % a.berthd)
+        kinds.remove("berthd")
+    return kinds
+
+
+def cmd_auth(a):
+    d = H.tmpdir("berth-bench-")
+    origin = "bench.test."
+    zone = make_auth_zone(d, origin)
+    hosts = make_hosts(d, origin)
+    qfile = make_queries(d, origin)
+    kinds = want_berthd(a, a.servers.split(",") if a.servers else ["berthd", "knot", "dnsmasq"])
+    servers = [(k, start(k, zone, origin, a.berthd, hosts=hosts)) for k in kinds]
+    for k, s in servers:
+        log("%s on 127.0.0.1:%d pid %d (core %d)" % (k, s.port, s.pid, SERVER_CPU))
+    protos = a.protos.split(",")
+    results = run_rounds(servers, qfile, a, protos)
+    check_alive(servers)
+    report("Authoritative: 10k A + 1k AAAA, 90%% hits / 5%% AAAA / 5%% misses "
+           "(medians of %d alternating runs, %ds each)" % (a.rounds, a.seconds),
+           kinds, results, "knot", protos, a.rate)
+
+
+def cmd_cache(a):
+    d = H.tmpdir("berth-bench-")
+    origin = "up.test."
+    zone = make_auth_zone(d, origin)
+    qfile = make_queries(d, origin, hit=0.95, aaaa=0.05)  # hits only (no misses)
+    upstream = H.Knot({origin: zone}, cpu=LOADGEN_CPU)
+    kinds = want_berthd(a, a.servers.split(",") if a.servers else ["berthd", "unbound"])
+    servers = [(k, start(k, None, origin, a.berthd, upstream=upstream.port)) for k in kinds]
+    # warm up: every query of the file once, at a modest rate, twice
+    for k, s in servers:
+        for _ in range(2):
+            r = dnsperf(s.port, qfile, 60, "udp", rate=20000, runs=1)
+            log("warm-up %s: %s completed, %s lost" % (k, r["completed"], r["lost"]))
+    protos = a.protos.split(",")
+    results = run_rounds(servers, qfile, a, protos)
+    check_alive(servers)
+    report("Forwarding cache, hot (10k A + 1k AAAA names from a Knot upstream, 95%% A / 5%% AAAA"
+           ", all cache hits; medians of %d alternating runs, %ds each)" % (a.rounds, a.seconds),
+           kinds, results, "unbound", protos, a.rate)
+
+
+def cmd_memory(a):
+    d = H.tmpdir("berth-bench-")
+    kinds = want_berthd(a, a.servers.split(",") if a.servers else ["berthd", "knot"])
+    small = make_auth_zone(os.path.join(d), "small.test.", n_a=10, n_aaaa=0)
+    bigdir = os.path.join(d, "big")
+    os.makedirs(bigdir)
+    t0 = time.monotonic()
+    big = make_auth_zone(bigdir, "big.test.", n_a=0, n_aaaa=0, extra=a.records)
+    log("zone of %d A records: %.1f MB, written in %.1fs"
+        % (a.records, os.path.getsize(big) / 1e6, time.monotonic() - t0))
+    allq = os.path.join(d, "all.txt")  # every record once: RSS is read after all were served
+    with open(allq, "w") as f:
+        for i in range(a.records):
+            f.write("r%d.big.test. A\n" % i)
+    out = ["", "## Memory: RSS per record, zone of %d A records" % a.records, "",
+           "| server | RSS small zone (MiB) | RSS big zone (MiB) | load time (s) | bytes/record "
+           "| state on disk (MiB) |",
+           "|---|---|---|---|---|---|"]
+    for k in kinds:
+        rs = {}
+        for label, origin, z in (("small", "small.test.", small), ("big", "big.test.", big)):
+            t0 = time.monotonic()
+            if k == "knot":
+                s = H.Knot({origin: z}, cpu=SERVER_CPU)
+            else:
+                s = H.Berthd(a.berthd, {origin: z}, cpu=SERVER_CPU, args=["--dns-workers", "1"],
+                             timeout=600)
+            last = "r%d.%s" % (a.records - 1, origin) if label == "big" else "h1." + origin
+            H.wait_dns(s.port, last, "A", timeout=600, proc=s.proc)
+            lt = time.monotonic() - t0
+            if label == "big":
+                r = dnsperf(s.port, allq, 600, "udp", rate=100000, runs=1)
+                log("%s: queried every record once: %s completed, %s NOERROR"
+                    % (k, r["completed"], r["noerror"]))
+            time.sleep(2)
+            disk = subprocess.run(["du", "-sk", getattr(s, "state", s.dir)], capture_output=True,
+                                  text=True).stdout.split()
+            rs[label] = (rss_kib(s.pid), lt, int(disk[0]) if disk else 0)
+            log("%s %s zone: RSS %d KiB, ready after %.1fs" % (k, label, rs[label][0], lt))
+            s.stop()
+        per = (rs["big"][0] - rs["small"][0]) * 1024.0 / a.records
+        out.append("| %s | %.1f | %.1f | %.1f | %.0f | %.0f |"
+                   % (k, rs["small"][0] / 1024.0, rs["big"][0] / 1024.0, rs["big"][1], per,
+                      rs["big"][2] / 1024.0))
+    print("\n".join(out), flush=True)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("mode", choices=["auth", "cache", "memory"])
+    ap.add_argument("--berthd", default=os.environ.get("BERTHD", DEFAULT_BERTHD))
+    ap.add_argument("--servers", default=None, help="comma list, default per mode")
+    ap.add_argument("--seconds", type=int, default=10)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--rate", type=int, default=50000)
+    ap.add_argument("--protos", default="udp,tcp")
+    ap.add_argument("--records", type=int, default=1000000)
+    a = ap.parse_args()
+    a.berthd = os.path.abspath(a.berthd)
+    if os.cpu_count() < 2:
+        log("needs 2 cores (server on core 0, dnsperf on core 1)")
+        sys.exit(1)
+    {"auth": cmd_auth, "cache": cmd_cache, "memory": cmd_memory}[a.mode](a)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,274 @@
+#!/usr/bin/python3
+"""End-to-end forwarding: Knot serves upstream.test. on a loopback port; berthd (holding only
+example.test.) forwards everything else to it with --dns-forward. Checks: forwarded answer with
+RA, cache hits (upstream frozen with SIGSTOP must not matter for cached names; /metrics cache-hit
+counter grows), TTL decrement, NXDOMAIN cached, upstream down -> SERVFAIL within a few seconds,
+client outside allow_recursion -> REFUSED.
+
+  test_forward.py --berthd build/bin/berthd
+  test_forward.py --unbound      # the same checks against unbound forwarding to Knot
+"""
+import argparse
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness as H  # noqa: E402
+from harness import check, log  # noqa: E402
+
+import dns.flags  # noqa: E402
+import dns.rcode  # noqa: E402
+import dns.rdatatype  # noqa: E402
+
+UP = "upstream.test."
+LOCAL = "example.test."
+
+
+def unbound(upstream_port, allow="127.0.0.0/8", cpu=None, extra=""):
+    d = H.tmpdir("berth-unbound-")
+    port = H.free_port()
+    conf = os.path.join(d, "unbound.conf")
+    with open(conf, "w") as f:
+        f.write("""server:
+    interface: 127.0.0.1
+    port: %(port)d
+    do-daemonize: no
+    chroot: ""
+    username: ""
+    directory: "%(d)s"
+    pidfile: "%(d)s/unbound.pid"
+    use-syslog: no
+    logfile: ""
+    verbosity: 1
+    num-threads: 1
+    do-ip6: no
+    access-control: 0.0.0.0/0 refuse
+    access-control: 127.0.0.0/8 refuse
+    access-control: %(allow)s allow
+    do-not-query-localhost: no
+    module-config: "iterator"
+    local-zone: "test." nodefault
+    local-zone: "example.test." static
+    local-data: "www.example.test. 3600 IN A 192.0.2.80"
+%(extra)s
+remote-control:
+    control-enable: no
+forward-zone:
+    name: "."
+    forward-addr: 127.0.0.1@%(up)d
+""" % {"port": port, "d": d, "allow": allow, "up": upstream_port, "extra": extra})
+    p = H.Proc("unbound", [H.UNBOUND, "-d", "-c", conf], os.path.join(d, "unbound.log"), cpu=cpu)
+    p.port = port
+    p.dir = d
+    H.wait_reply(port, proc=p)
+    return p
+
+
+class Srv:
+    """berthd or unbound behind one interface: .port, .proc, .metrics()."""
+
+    def __init__(self, kind, binary, upstream_port, allow):
+        self.kind = kind
+        if kind == "berthd":
+            self.b = H.Berthd(binary, {LOCAL: H.zone_path(LOCAL)},
+                              args=["--dns-forward", "127.0.0.1:%d" % upstream_port,
+                                    "--allow-recursion", allow])
+            self.port, self.proc = self.b.port, self.b.proc
+        else:
+            self.b = None
+            self.proc = unbound(upstream_port, allow)
+            self.port = self.proc.port
+
+    def metrics(self):
+        if not self.b:
+            return None
+        st, body, _ = H.http_get(self.b.api_port, "/metrics")
+        return body if st == 200 else None
+
+
+def cache_hits(text):
+    total, found = 0.0, False
+    for line in (text or "").splitlines():
+        if line.startswith("#"):
+            continue
+        m = re.match(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})?\s+([0-9.eE+-]+)$", line)
+        if m and re.search(r"cache.*hit|hit.*cache", m.group(1) + (m.group(2) or ""), re.I) \
+                and not re.search(r"miss", m.group(1) + (m.group(2) or ""), re.I):
+            total += float(m.group(3))
+            found = True
+    return total if found else None
+
+
+def freeze(knot):
+    """SIGSTOP the upstream and wait (bounded) until the kernel reports it stopped."""
+    knot.proc.signal(signal.SIGSTOP)
+    for _ in range(100):
+        with open("/proc/%d/stat" % knot.pid) as f:
+            if f.read().rsplit(")", 1)[1].split()[0] == "T":
+                return
+        time.sleep(0.01)
+
+
+def rr_ttl(r, rdtype):
+    for rrs in r.answer:
+        if rrs.rdtype == dns.rdatatype.from_text(rdtype):
+            return rrs.ttl
+    return None
+
+
+def addrs(r):
+    return sorted(rr.address for rrs in r.answer if rrs.rdtype in (1, 28) for rr in rrs)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--berthd")
+    ap.add_argument("--unbound", action="store_true")
+    a = ap.parse_args()
+    kind = "unbound" if a.unbound else "berthd"
+    if kind == "berthd" and (not a.berthd or not os.access(a.berthd, os.X_OK)):
+        log("berthd binary not found: %s" % a.berthd)
+        sys.exit(1)
+    knot = H.Knot({UP: H.zone_path(UP)})
+    log("upstream knot on %d" % knot.port)
+    s = Srv(kind, a.berthd, knot.port, "127.0.0.0/8")
+    log("%s on %d (pid %d)" % (kind, s.port, s.proc.pid))
+    run(s, knot, kind, a)
+    if H._failures:
+        log("%s log tail:\n%s" % (kind, s.proc.log_tail(40)))
+    H.finish()
+
+
+def run(s, knot, kind, a):
+    """Sections run in order; one raising is a failure and the next still runs."""
+    p = s.port
+    st = {"t1": None, "knot_port": knot.port}
+
+    def section_1():
+        log("== forwarded answers")
+        r = H.query(p, "host." + UP, "A", rd=True)
+        check(r.rcode() == 0 and addrs(r) == ["198.51.100.10"], "host.upstream.test A forwarded",
+              r.to_text())
+        check(bool(r.flags & dns.flags.RA), "RA set on a forwarded answer")
+        check(not (r.flags & dns.flags.AA), "AA clear on a forwarded answer")
+        st["t1"] = t1 = rr_ttl(r, "A")
+        check(t1 is not None and 0 < t1 <= 300, "TTL within the upstream's 300", str(t1))
+        r = H.query(p, "cname." + UP, "A", rd=True)
+        check(r.rcode() == 0 and "198.51.100.10" in addrs(r)
+              and any(x.rdtype == dns.rdatatype.CNAME for x in r.answer),
+              "CNAME + target from upstream", r.to_text())
+        try:
+            r = H.query(p, "host." + UP, "AAAA", rd=True, proto="tcp")
+            check(r.rcode() == 0 and addrs(r) == ["2001:db8:100::10"], "forwarded over TCP (AAAA)")
+        except OSError as e:
+            check(False, "forwarded over TCP (AAAA)", repr(e))
+        r = H.query(p, "www." + LOCAL, "A", rd=True)
+        check(r.rcode() == 0 and addrs(r) == ["192.0.2.80"], "local zone still answered locally")
+        if kind == "berthd":
+            check(bool(r.flags & dns.flags.AA), "local zone answer has AA")
+
+
+    def section_2():
+        log("== cache")
+        m0 = cache_hits(s.metrics())
+        freeze(knot)  # upstream frozen: only the cache can answer now
+        try:
+            r = H.query(p, "host." + UP, "A", rd=True, timeout=1.0)
+            check(r.rcode() == 0 and addrs(r) == ["198.51.100.10"],
+                  "second query answered with the upstream frozen (from cache)")
+        except Exception as e:  # noqa: BLE001
+            check(False, "second query answered with the upstream frozen (from cache)", repr(e))
+        finally:
+            knot.proc.signal(signal.SIGCONT)
+        if kind == "berthd":
+            m1 = cache_hits(s.metrics())
+            check(m0 is not None and m1 is not None and m1 > m0,
+                  "/metrics cache-hit counter increased", "before=%s after=%s" % (m0, m1))
+
+
+    def section_3():
+        log("== TTL decrements")
+        time.sleep(2.2)
+        r = H.query(p, "host." + UP, "A", rd=True)
+        t1 = st["t1"]
+        t2 = rr_ttl(r, "A")
+        check(t1 is not None and t2 is not None and 0 < t2 <= t1 - 2,
+              "TTL went down by >= 2 after 2.2 s", "t1=%s t2=%s" % (t1, t2))
+
+
+    def section_4():
+        log("== NXDOMAIN cached")
+        r = H.query(p, "nx1." + UP, "A", rd=True)
+        check(r.rcode() == dns.rcode.NXDOMAIN
+              and any(x.rdtype == dns.rdatatype.SOA for x in r.authority),
+              "NXDOMAIN forwarded with SOA in authority", r.to_text())
+        freeze(knot)
+        try:
+            r = H.query(p, "nx1." + UP, "A", rd=True, timeout=1.0)
+            check(r.rcode() == dns.rcode.NXDOMAIN, "NXDOMAIN answered again with the upstream frozen")
+        except Exception as e:  # noqa: BLE001
+            check(False, "NXDOMAIN answered again with the upstream frozen", repr(e))
+
+
+    def section_5():
+        log("== upstream down -> SERVFAIL in a few seconds")
+        freeze(knot)
+        try:
+            t0 = time.monotonic()
+            try:
+                r = H.query(p, "host2." + UP, "A", rd=True, timeout=10.0)
+                el = time.monotonic() - t0
+                check(r.rcode() == dns.rcode.SERVFAIL and el <= 6.0,
+                      "uncached name, upstream frozen -> SERVFAIL within 6 s",
+                      "rcode=%s after %.1fs" % (dns.rcode.to_text(r.rcode()), el))
+            except Exception as e:  # noqa: BLE001
+                check(False, "uncached name, upstream frozen -> SERVFAIL within 6 s",
+                      "%r after %.1fs" % (e, time.monotonic() - t0))
+        finally:
+            knot.proc.signal(signal.SIGCONT)
+        knot.stop()
+        t0 = time.monotonic()
+        try:
+            r = H.query(p, "host3." + UP, "A", rd=True, timeout=10.0)
+            el = time.monotonic() - t0
+            check(r.rcode() == dns.rcode.SERVFAIL and el <= 6.0,
+                  "uncached name, upstream stopped -> SERVFAIL within 6 s",
+                  "rcode=%s after %.1fs" % (dns.rcode.to_text(r.rcode()), el))
+        except Exception as e:  # noqa: BLE001
+            check(False, "uncached name, upstream stopped -> SERVFAIL within 6 s", repr(e))
+        check(s.proc.alive(), "%s alive after upstream failures" % kind)
+
+
+    def section_6():
+        log("== client outside allow_recursion -> REFUSED")
+        s2 = Srv(kind, a.berthd, st["knot_port"], "10.0.0.0/8")
+        r = H.query(s2.port, "host." + UP, "A", rd=True)
+        check(r.rcode() == dns.rcode.REFUSED and not r.answer, "forwarding refused for 127.0.0.1",
+              dns.rcode.to_text(r.rcode()))
+        r = H.query(s2.port, "www." + LOCAL, "A", rd=True)
+        check(r.rcode() == 0 and addrs(r) == ["192.0.2.80"] or kind == "unbound",
+              "local zone still answered to a client without recursion")
+
+    def section_7():
+        log("== SIGTERM")
+        s.proc.signal(signal.SIGTERM)
+        rc = s.proc.wait(10)
+        check(rc == 0, "exit 0 after SIGTERM", str(rc))
+
+
+    for fn in (section_1, section_2, section_3, section_4, section_5, section_6, section_7):
+        try:
+            fn()
+        except Exception as e:  # noqa: BLE001
+            import traceback
+            traceback.print_exc()
+            check(False, "section raised %s: %s" % (type(e).__name__, e))
+        finally:
+            knot.proc.signal(signal.SIGCONT)
+
+if __name__ == "__main__":
+    main()
