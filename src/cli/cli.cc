@@ -1,0 +1,211 @@
+#include "cli/cli.h"
+
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "http/client.h"
+
+namespace berth::cli {
+namespace {
+
+using nlohmann::json;
+
+constexpr char kDefaultApi[] = "./var/berthd.sock";
+
+struct Env {
+  std::string api;
+  bool json_output = false;
+  std::ostream& out;
+  std::ostream& err;
+};
+
+// Percent-encodes a path segment or query value.
+std::string Encode(std::string_view s) {
+  std::string out;
+  for (unsigned char c : s) {
+    if (isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') out.push_back(static_cast<char>(c));
+    else out += fmt::format("%{:02X}", c);
+  }
+  return out;
+}
+
+// Sends one request; on success returns the body, else prints the API's error and returns
+// the exit code through `code`.
+std::optional<std::string> Call(Env& env, std::string_view method, const std::string& target, int* code,
+                                std::string_view body = "", std::string content_type = "") {
+  http::Client client(env.api);
+  std::vector<std::pair<std::string, std::string>> headers;
+  if (!content_type.empty()) headers.emplace_back("Content-Type", content_type);
+  auto r = client.Do(method, target, body, headers);
+  if (!r.ok()) {
+    env.err << "berth: " << r.status().message() << "\n";
+    *code = 1;
+    return std::nullopt;
+  }
+  if (r->status >= 300) {
+    std::string msg = r->body;
+    auto parsed = json::parse(r->body, nullptr, false);
+    if (!parsed.is_discarded() && parsed.is_object() && parsed.contains("error") && parsed["error"].is_string())
+      msg = parsed["error"].get<std::string>();
+    env.err << "berth: " << msg << " (HTTP " << r->status << ")\n";
+    *code = 1;
+    return std::nullopt;
+  }
+  return r->body;
+}
+
+std::optional<json> CallJson(Env& env, std::string_view method, const std::string& target, int* code) {
+  auto body = Call(env, method, target, code);
+  if (!body) return std::nullopt;
+  auto parsed = json::parse(*body, nullptr, false);
+  if (parsed.is_discarded()) {
+    env.err << "berth: the daemon sent invalid JSON\n";
+    *code = 1;
+    return std::nullopt;
+  }
+  return parsed;
+}
+
+std::string Str(const json& j, const char* key) {
+  return j.contains(key) && j[key].is_string() ? j[key].get<std::string>() : "";
+}
+
+int ZoneList(Env& env) {
+  int code = 0;
+  auto zones = CallJson(env, "GET", "/api/v1/zones", &code);
+  if (!zones) return code;
+  if (env.json_output) {
+    env.out << zones->dump(2) << "\n";
+    return 0;
+  }
+  env.out << fmt::format("{:<32} {:<6} {:>12} {:>9}  {}\n", "ZONE", "SOURCE", "SERIAL", "RECORDS", "STATUS");
+  for (const auto& z : *zones) {
+    std::string status = z.value("serving", false) ? "serving" : "not serving";
+    if (!Str(z, "last_error").empty()) status += " (last load failed: " + Str(z, "last_error") + ")";
+    env.out << fmt::format("{:<32} {:<6} {:>12} {:>9}  {}\n", Str(z, "name"), Str(z, "source"),
+                           z.value("serial", 0u), z.value("records", 0u), status);
+  }
+  return 0;
+}
+
+int ZoneShow(Env& env, const std::string& zone) {
+  int code = 0;
+  auto z = CallJson(env, "GET", "/api/v1/zones/" + Encode(zone), &code);
+  if (!z) return code;
+  if (env.json_output) {
+    env.out << z->dump(2) << "\n";
+    return 0;
+  }
+  env.out << fmt::format("; zone {} (source {}{}), serial {}\n", Str(*z, "name"), Str(*z, "source"),
+                         Str(*z, "file").empty() ? "" : " " + Str(*z, "file"), z->value("serial", 0u));
+  for (const auto& set : (*z)["rrsets"])
+    for (const auto& rec : set["records"])
+      env.out << fmt::format("{}\t{}\tIN\t{}\t{}\n", Str(set, "name"), set.value("ttl", 0u), Str(set, "type"),
+                             Str(rec, "content"));
+  return 0;
+}
+
+int ZoneImport(Env& env, const std::string& zone, const std::string& file) {
+  std::string text;
+  if (file == "-") {
+    std::ostringstream ss;
+    ss << std::cin.rdbuf();
+    text = ss.str();
+  } else {
+    std::ifstream in(file, std::ios::binary);
+    if (!in) {
+      env.err << "berth: cannot read " << file << "\n";
+      return 1;
+    }
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    text = ss.str();
+  }
+  int code = 0;
+  auto body = Call(env, "PUT", "/api/v1/zones/" + Encode(zone) + "/zonefile", &code, text, "text/dns");
+  if (!body) return code;
+  auto z = json::parse(*body, nullptr, false);
+  if (env.json_output || z.is_discarded()) {
+    env.out << *body << "\n";
+  } else {
+    env.out << fmt::format("imported {}: serial {}, {} records\n", Str(z, "name"), z.value("serial", 0u),
+                           z.value("records", 0u));
+  }
+  return 0;
+}
+
+int ZoneExport(Env& env, const std::string& zone) {
+  int code = 0;
+  auto body = Call(env, "GET", "/api/v1/zones/" + Encode(zone) + "/export", &code);
+  if (!body) return code;
+  env.out << *body;
+  return 0;
+}
+
+int Query(Env& env, const std::string& name, const std::string& type) {
+  int code = 0;
+  auto r = CallJson(env, "GET", "/api/v1/query?name=" + Encode(name) + "&type=" + Encode(type), &code);
+  if (!r) return code;
+  if (env.json_output) {
+    env.out << r->dump(2) << "\n";
+    return 0;
+  }
+  std::string flags;
+  for (const auto& f : (*r)["flags"]) flags += (flags.empty() ? "" : " ") + f.get<std::string>();
+  env.out << fmt::format(";; {} {}: status {}, flags: {}\n", Str(*r, "name"), Str(*r, "type"), Str(*r, "rcode"), flags);
+  for (const char* section : {"answer", "authority", "additional"}) {
+    if ((*r)[section].empty()) continue;
+    env.out << fmt::format("\n;; {} SECTION:\n", section);
+    for (const auto& rec : (*r)[section])
+      env.out << fmt::format("{}\t{}\tIN\t{}\t{}\n", Str(rec, "name"), rec.value("ttl", 0u), Str(rec, "type"),
+                             Str(rec, "content"));
+  }
+  return Str(*r, "rcode") == "NOERROR" ? 0 : 3;  // like `host`: a negative answer is not success
+}
+
+}  // namespace
+
+int Run(int argc, const char* const* argv, std::ostream& out, std::ostream& err) {
+  CLI::App app{"berth: the command line of berthd (networks, names, addresses)", "berth"};
+  app.require_subcommand(1);
+  const char* env_api = std::getenv("BERTH_API");
+  Env env{env_api && *env_api ? env_api : kDefaultApi, false, out, err};
+  app.add_option("--api", env.api, "berthd API: a URL (http://127.0.0.1:8053) or a unix socket path (env BERTH_API)")
+      ->capture_default_str();
+  app.add_flag("--json", env.json_output, "print the API's JSON instead of text");
+
+  std::function<int()> action;
+  auto* zone = app.add_subcommand("zone", "authoritative zones");
+  zone->require_subcommand(1);
+  zone->add_subcommand("ls", "list zones")->callback([&] { action = [&] { return ZoneList(env); }; });
+  std::string zone_name, file, qname, qtype = "A";
+  auto* show = zone->add_subcommand("show", "show a zone's records");
+  show->add_option("ZONE", zone_name, "zone name")->required();
+  show->callback([&] { action = [&] { return ZoneShow(env, zone_name); }; });
+  auto* import = zone->add_subcommand("import", "create or replace a zone from a master file ('-' = stdin)");
+  import->add_option("ZONE", zone_name, "zone name")->required();
+  import->add_option("FILE", file, "RFC 1035 master file")->required();
+  import->callback([&] { action = [&] { return ZoneImport(env, zone_name, file); }; });
+  auto* export_cmd = zone->add_subcommand("export", "print a zone as a master file");
+  export_cmd->add_option("ZONE", zone_name, "zone name")->required();
+  export_cmd->callback([&] { action = [&] { return ZoneExport(env, zone_name); }; });
+  auto* query = app.add_subcommand("query", "ask berthd a DNS question (answered as a loopback client would be)");
+  query->add_option("NAME", qname, "domain name")->required();
+  query->add_option("TYPE", qtype, "record type (default A)");
+  query->callback([&] { action = [&] { return Query(env, qname, qtype); }; });
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e, out, err);
+  }
+  return action ? action() : 2;
+}
+
+}  // namespace berth::cli

@@ -1,0 +1,52 @@
+// Daemon: berthd's object graph — store, zones, DNS server, forwarder and cache, HTTP API —
+// built from a Config, started, reloaded on SIGHUP and drained on SIGTERM. Start/Reload/Stop
+// are called from the main thread only.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "config/config.h"
+#include "core/status.h"
+#include "daemon/forwarding.h"
+#include "daemon/zone_service.h"
+#include "dns/server/server.h"
+#include "http/server.h"
+#include "store/store.h"
+
+namespace berth::daemon {
+
+class Daemon {
+ public:
+  explicit Daemon(config::Config config);
+  ~Daemon();
+
+  // Opens the state, loads zones, binds DNS and API listeners. Any failure (state dir not
+  // writable, address in use) is returned with the path or address at fault, and nothing
+  // keeps running.
+  Status Start();
+  // SIGHUP: re-reads the config file (when there is one) and every zone file; listeners are
+  // kept (a change there needs a restart, and is logged). Queries are never dropped: new zone
+  // snapshots are swapped in whole.
+  Status Reload(const config::Config& fresh);
+  // SIGTERM: stops taking new work, answers what is in flight, closes everything.
+  void Stop();
+
+  const dns::DnsServer* dns_server() const { return dns_.get(); }
+
+ private:
+  std::vector<FileZone> FileZones(const config::Config& c) const;
+
+  config::Config config_;
+  std::unique_ptr<store::Store> store_;
+  dns::ZoneTable table_;
+  std::unique_ptr<ZoneService> zones_;
+  dns::DnsMetrics metrics_;
+  std::unique_ptr<dns::AnswerCache> cache_;
+  std::unique_ptr<dns::Forwarder> forwarder_;
+  std::unique_ptr<ForwardingRecursor> recursor_;
+  std::unique_ptr<dns::DnsServer> dns_;
+  std::unique_ptr<http::Server> api_;
+};
+
+}  // namespace berth::daemon
