@@ -320,20 +320,17 @@ ParseOutcome ParseQuery(const uint8_t* query, size_t len, ParsedQuery* out) {
   for (uint32_t i = 0; i < records; ++i) {
     uint8_t owner[kMaxNameWire];
     size_t owner_size = r.ReadName(owner);
-    uint16_t rtype = r.U16();
-    uint16_t rclass = r.U16();
-    uint32_t ttl = r.U32();
-    uint16_t rdlen = r.U16();
-    r.Skip(rdlen);
+    WireReader::RecordHeader rr = r.ReadRecordHeader();
+    r.Skip(rr.rdlength);
     if (!r.ok()) return ParseOutcome::kFormErr;
     bool in_additional = i >= static_cast<uint32_t>(an) + ns;
-    if (rtype == type::kOPT) {
+    if (rr.type == type::kOPT) {
       if (!in_additional || out->has_edns || owner_size != 1) return ParseOutcome::kFormErr;
       out->has_edns = true;
-      out->udp_size = rclass < kMinUdpSize ? kMinUdpSize : rclass;
-      out->edns_version = static_cast<uint8_t>(ttl >> 16);
-      out->dnssec_ok = ttl & 0x8000;
-    } else if (rtype == type::kTSIG) {
+      out->udp_size = rr.cls < kMinUdpSize ? kMinUdpSize : rr.cls;
+      out->edns_version = static_cast<uint8_t>(rr.ttl >> 16);
+      out->dnssec_ok = rr.ttl & 0x8000;
+    } else if (rr.type == type::kTSIG) {
       // TSIG must be the very last record (RFC 8945 §5.1); verification comes with updates.
       if (!in_additional || i + 1 != records) return ParseOutcome::kFormErr;
       out->has_tsig = true;

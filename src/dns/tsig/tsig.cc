@@ -133,10 +133,7 @@ ParsedTsig FindTsig(const uint8_t* msg, size_t len) {
     size_t start = r.pos();
     uint8_t owner[kMaxNameWire];
     size_t owner_len = r.ReadName(owner);
-    uint16_t rrtype = r.U16();
-    uint16_t rrclass = r.U16();
-    uint32_t ttl = r.U32();
-    uint16_t rdlen = r.U16();
+    auto [rrtype, rrclass, ttl, rdlen] = r.ReadRecordHeader();
     if (!r.ok() || r.remaining() < rdlen) return p;
     size_t rdata_end = r.pos() + rdlen;
     if (rrtype != type::kTSIG) {

@@ -39,11 +39,12 @@ Result<Message> Message::Parse(const uint8_t* data, size_t size) {
   for (int s = 0; s < 3; ++s) {
     for (uint16_t i = 0; i < counts[s + 1]; ++i) {
       size_t n = r.ReadName(buf);
+      WireReader::RecordHeader rr = r.ReadRecordHeader();
       Record rec;
-      rec.type = r.U16();
-      rec.cls = r.U16();
-      rec.ttl = r.U32();
-      uint16_t rdlength = r.U16();
+      rec.type = rr.type;
+      rec.cls = rr.cls;
+      rec.ttl = rr.ttl;
+      uint16_t rdlength = rr.rdlength;
       if (!r.ok()) return InvalidArgument("malformed record header");
       auto name = Name::FromWire(std::string_view(reinterpret_cast<char*>(buf), n));
       if (!name.ok()) return name.status();

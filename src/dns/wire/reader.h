@@ -85,6 +85,15 @@ class WireReader {
     }
   }
 
+  // The fixed fields that follow a record's owner name.
+  struct RecordHeader {
+    uint16_t type = 0;
+    uint16_t cls = 0;
+    uint32_t ttl = 0;
+    uint16_t rdlength = 0;
+  };
+  RecordHeader ReadRecordHeader() { return RecordHeader{U16(), U16(), U32(), U16()}; }  // braced: in order
+
   // Skips a name without expanding it (used to walk sections quickly).
   void SkipName() {
     uint8_t buf[kMaxNameWire];
