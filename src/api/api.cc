@@ -28,22 +28,6 @@ Result<dns::Name> ZoneParam(const http::Request& req) {
   return name;
 }
 
-int HttpStatusFor(const Status& s) {
-  switch (s.code()) {
-    case Code::kInvalidArgument: return 400;
-    case Code::kNotFound: return 404;
-    case Code::kAlreadyExists:
-    case Code::kFailedPrecondition: return 409;
-    case Code::kPermissionDenied: return 403;
-    case Code::kUnauthenticated: return 401;
-    case Code::kResourceExhausted: return 429;
-    case Code::kUnavailable:
-    case Code::kDeadlineExceeded: return 503;
-    default: return 500;
-  }
-}
-
-http::Response Error(const Status& s) { return http::JsonError(HttpStatusFor(s), s.message()); }
 
 json RecordJson(const dns::Record& r) {
   return {{"name", r.name.ToText()},
@@ -213,7 +197,7 @@ Status RegisterRoutes(http::Router& router, ApiContext ctx) {
   };
   auto show = [c](const http::Request& req) {
     auto name = ZoneParam(req);
-    if (!name.ok()) return Error(name.status());
+    if (!name.ok()) return http::ErrorResponse(name.status());
     for (const auto& z : c->zones->states()) {
       if (!(z.name == *name)) continue;
       json out = ZoneJson(z);
@@ -225,17 +209,17 @@ Status RegisterRoutes(http::Router& router, ApiContext ctx) {
   };
   auto export_zone = [c](const http::Request& req) {
     auto name = ZoneParam(req);
-    if (!name.ok()) return Error(name.status());
+    if (!name.ok()) return http::ErrorResponse(name.status());
     auto records = c->zones->Records(*name);
-    if (!records.ok()) return Error(records.status());
+    if (!records.ok()) return http::ErrorResponse(records.status());
     http::Response r = http::Response::Text(200, dns::WriteZoneText(*name, *records));
     r.content_type = "text/dns; charset=utf-8";
     return r;
   };
   auto import_zone = [c](const http::Request& req) {
     auto name = ZoneParam(req);
-    if (!name.ok()) return Error(name.status());
-    if (Status s = c->zones->Import(*name, req.body); !s.ok()) return Error(s);
+    if (!name.ok()) return http::ErrorResponse(name.status());
+    if (Status s = c->zones->Import(*name, req.body); !s.ok()) return http::ErrorResponse(s);
     for (const auto& z : c->zones->states())
       if (z.name == *name) return http::Response::Json(200, ZoneJson(z));
     return http::JsonError(500, "zone vanished after import");

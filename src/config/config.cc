@@ -134,7 +134,7 @@ const Key kKeys[] = {
     {"dns.edns_udp_size", "--dns-edns-udp-size", "EDNS UDP payload size (512-4096)",
      [](Config& c, std::string_view v) { return SetUnsigned(v, 512, 4096, c.dns.edns_udp_size); },
      nullptr},
-    {"dns.udp_coalesce", "--dns-udp-coalesce", "Pause after a partial UDP batch under load (50us, 0 = off)",
+    {"dns.udp_coalesce", "--dns-udp-coalesce", "Pause after a partial UDP batch under load (100us, 0 = off)",
      [](Config& c, std::string_view v) {
        std::chrono::microseconds us{0};
        if (v.size() > 2 && v.substr(v.size() - 2) == "us") {

@@ -46,7 +46,7 @@ struct DnsConfig {
   uint16_t edns_udp_size = 1232;
   // Under sustained UDP load, pause this long after a partial batch so the next batch is
   // fuller (fewer wakeups and syscalls per query); 0 disables. See docs/benchmarks.md.
-  std::chrono::microseconds udp_coalesce{50};
+  std::chrono::microseconds udp_coalesce{100};
 };
 
 struct ApiConfig {

@@ -244,6 +244,14 @@ TEST(ConfigArgs, FlagsOverrideTheFile) {
   ASSERT_TRUE(no_forward->dns.forward.has_value());
   EXPECT_TRUE(no_forward->dns.forward->empty());
 
+  // UDP coalescing: microseconds, any duration up to 1ms, 0 = off.
+  auto coalesce = FromArgs({"--dns-udp-coalesce", "200us"});
+  ASSERT_TRUE(coalesce.ok()) << coalesce.status().ToString();
+  EXPECT_EQ(coalesce->dns.udp_coalesce, std::chrono::microseconds(200));
+  EXPECT_EQ(FromArgs({"--dns-udp-coalesce", "0"})->dns.udp_coalesce, std::chrono::microseconds(0));
+  EXPECT_FALSE(FromArgs({"--dns-udp-coalesce", "2ms"}).ok());
+  EXPECT_FALSE(FromArgs({"--dns-udp-coalesce", "-5us"}).ok());
+
   // Keys without a flag keep the file's values.
   auto partial = FromArgs({"--config", path.c_str(), "--log-level=error"});
   ASSERT_TRUE(partial.ok()) << partial.status().ToString();

@@ -45,7 +45,7 @@ struct DnsServerOptions {
   int tcp_max_connections = 1024;
   // Under sustained UDP load, pause this long after a partial batch so the next one is fuller
   // (fewer wakeups per query); 0 turns it off. Adds at most this much latency, only when busy.
-  std::chrono::microseconds udp_coalesce{50};
+  std::chrono::microseconds udp_coalesce{100};
   // Clients that may recurse (only used when a Recursor is set).
   std::vector<Cidr> allow_recursion;
 };
