@@ -41,8 +41,19 @@ TEST(Name, ComparesWithoutCaseAndOrdersCanonically) {
   const char* order[] = {"example.", "a.example.", "yljkjljk.a.example.", "Z.a.example.",
                          "zABC.a.EXAMPLE.", "z.example.", "\\001.z.example.", "*.z.example.",
                          "\\200.z.example."};
-  for (size_t i = 0; i + 1 < std::size(order); ++i)
+  for (size_t i = 0; i + 1 < std::size(order); ++i) {
     EXPECT_LT(Name::CanonicalCompare(N(order[i]), N(order[i + 1])), 0) << order[i];
+    EXPECT_LT(N(order[i]).CanonicalSortKey(), N(order[i + 1]).CanonicalSortKey()) << order[i];
+  }
+  // The sort key agrees with the comparison where 0x00 bytes and label ends meet.
+  const char* tricky[] = {"a.", "x.a.", "a\\000.", "\\000.a.", "a\\001.", "A.b.", "ab.", "a\\000\\000."};
+  for (const char* x : tricky)
+    for (const char* y : tricky) {
+      int cmp = Name::CanonicalCompare(N(x), N(y));
+      int key_cmp = N(x).CanonicalSortKey().compare(N(y).CanonicalSortKey());
+      EXPECT_EQ(cmp < 0, key_cmp < 0) << x << " vs " << y;
+      EXPECT_EQ(cmp == 0, key_cmp == 0) << x << " vs " << y;
+    }
 }
 
 TEST(Name, DerivesRelatives) {

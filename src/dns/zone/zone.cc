@@ -102,12 +102,15 @@ Result<std::shared_ptr<const Zone>> Zone::Build(const Name& origin, std::vector<
   }
   for (auto& m : missing) pending.try_emplace(LowerWire(m), PendingNode{m, {}});
 
+  // Canonical order via precomputed byte keys: memcmp instead of label walks in the sort.
+  std::vector<std::pair<std::string, PendingNode*>> keyed;
+  keyed.reserve(pending.size());
+  for (auto& [key, node] : pending) keyed.emplace_back(node.name.CanonicalSortKey(), &node);
+  std::sort(keyed.begin(), keyed.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
   std::vector<PendingNode*> order;
-  order.reserve(pending.size());
-  for (auto& [key, node] : pending) order.push_back(&node);
-  std::sort(order.begin(), order.end(), [](const PendingNode* a, const PendingNode* b) {
-    return Name::CanonicalCompare(a->name, b->name) < 0;
-  });
+  order.reserve(keyed.size());
+  for (auto& [key, node] : keyed) order.push_back(node);
+  keyed = {};
 
   std::shared_ptr<Zone> zone(new Zone());
   zone->origin_ = origin;
