@@ -73,11 +73,10 @@ Status ZoneService::LoadFileZone(const FileZone& fz) {
   };
   auto records = dns::ParseZoneFile(fz.file, fz.name);
   if (!records.ok()) return fail(records.status());
-  auto zone = dns::Zone::Build(fz.name, *records);
+  auto zone = dns::Zone::Build(fz.name, std::move(*records));
   if (!zone.ok()) return fail(zone.status().WithContext(fz.file));
-  // Durable first: what is served is always what a restart would serve.
-  if (Status s = store_.ReplaceZone(fz.name, store::ZoneSource::kFile, (*zone)->Records(), fz.file); !s.ok())
-    return fail(s);
+  // The file is the source of truth for a file zone, so it is served at once; the copy in the
+  // store is the fallback that keeps the zone serving if the file later breaks across a restart.
   bool changed = !st.serving || st.serial != (*zone)->serial() || st.records != (*zone)->record_count();
   st.serving = true;
   st.serial = (*zone)->serial();
@@ -85,6 +84,11 @@ Status ZoneService::LoadFileZone(const FileZone& fz) {
   st.last_error.clear();
   Publish(*zone);
   if (changed) spdlog::info("zone {} loaded from {}: serial {}, {} records", fz.name.ToText(), fz.file, st.serial, st.records);
+  if (Status s = store_.ReplaceZone(fz.name, store::ZoneSource::kFile, (*zone)->Records(), fz.file); !s.ok()) {
+    st.last_error = "served, but not saved to the state database: " + s.message();
+    spdlog::error("zone {}: {}", fz.name.ToText(), st.last_error);
+    return s.WithContext("zone " + fz.name.ToText());
+  }
   return Status::Ok();
 }
 
