@@ -482,7 +482,9 @@ void DnsServer::RunTcp(TcpWorker* w) {
       for (uint64_t id : idle) close_conn(id);
       if (conns.empty() || NowNs() >= drain_deadline_ns_) break;
     }
+    uint64_t wait_start = NowNs();
     int n = epoll_wait(w->epoll_fd, events, 64, stopping ? 50 : 1000);
+    uint64_t woke = NowNs();
     auto now = Clock::now();
     for (int i = 0; i < n; ++i) {
       uint64_t id = events[i].data.u64;
@@ -541,6 +543,9 @@ void DnsServer::RunTcp(TcpWorker* w) {
           if (k > 0) {
             c.in.append(buf, static_cast<size_t>(k));
             c.last_active = now;
+            // A short read drained the socket; epoll (level-triggered) reports any more data,
+            // so skip the recv that would only say EAGAIN.
+            if (static_cast<size_t>(k) < sizeof buf) break;
             continue;
           }
           if (k == 0) c.peer_closed = true;
@@ -551,6 +556,11 @@ void DnsServer::RunTcp(TcpWorker* w) {
       }
       if (ok && (events[i].events & EPOLLOUT)) ok = flush(id, c);
       if (!ok || (c.peer_closed && c.out.empty() && c.pending_forwards == 0)) close_conn(id);
+    }
+    // The same moderation as UDP: under load, let several queries gather per wakeup.
+    if (n > 0 && !stopping && options_.udp_coalesce.count() > 0 && (n > 1 || woke - wait_start < kBusyGapNs)) {
+      timespec pause{0, static_cast<long>(options_.udp_coalesce.count()) * 1000};
+      nanosleep(&pause, nullptr);
     }
     if (now - last_sweep >= std::chrono::seconds(1)) {
       last_sweep = now;

@@ -43,8 +43,9 @@ struct DnsServerOptions {
   uint16_t edns_udp_size = kDefaultEdnsSize;
   std::chrono::milliseconds tcp_idle_timeout{10000};
   int tcp_max_connections = 1024;
-  // Under sustained UDP load, pause this long after a partial batch so the next one is fuller
-  // (fewer wakeups per query); 0 turns it off. Adds at most this much latency, only when busy.
+  // Under sustained load, pause this long after a partial UDP batch (or a TCP wakeup) so the
+  // next one is fuller (fewer wakeups per query); 0 turns it off. Adds at most this much
+  // latency, only when busy.
   std::chrono::microseconds udp_coalesce{100};
   // Clients that may recurse (only used when a Recursor is set).
   std::vector<Cidr> allow_recursion;
