@@ -89,16 +89,18 @@ std::string MetricsText(const ApiContext& ctx) {
     counter("berth_dns_forward_coalesced_total", "Questions that joined an identical in-flight one.", s.coalesced);
     counter("berth_dns_forward_failures_total", "Questions no upstream answered usefully.", s.failures);
     counter("berth_dns_forward_ignored_total", "Upstream datagrams dropped as not matching.", s.ignored);
-    out += "# HELP berth_dns_upstream_queries_total Queries sent to each upstream.\n"
-           "# TYPE berth_dns_upstream_queries_total counter\n";
-    for (size_t i = 0; i < s.upstreams.size(); ++i)
-      out += fmt::format("berth_dns_upstream_queries_total{{upstream=\"{}\"}} {}\n", i, s.upstreams[i].queries);
-    out += "# HELP berth_dns_upstream_errors_total Upstream timeouts and errors.\n"
-           "# TYPE berth_dns_upstream_errors_total counter\n";
-    for (size_t i = 0; i < s.upstreams.size(); ++i)
-      out += fmt::format("berth_dns_upstream_errors_total{{upstream=\"{}\",kind=\"timeout\"}} {}\n"
-                         "berth_dns_upstream_errors_total{{upstream=\"{}\",kind=\"error\"}} {}\n",
-                         i, s.upstreams[i].timeouts, i, s.upstreams[i].errors);
+    // One family per upstream counter, labelled by the upstream's position in the config.
+    auto per_upstream = [&](const char* name, const char* help, auto value) {
+      out += fmt::format("# HELP {} {}\n# TYPE {} counter\n", name, help, name);
+      for (size_t i = 0; i < s.upstreams.size(); ++i)
+        out += fmt::format("{}{{upstream=\"{}\"}} {}\n", name, i, value(s.upstreams[i]));
+    };
+    per_upstream("berth_dns_upstream_queries_total", "Queries sent to each upstream.",
+                 [](const dns::UpstreamStats& u) { return u.queries; });
+    per_upstream("berth_dns_upstream_timeouts_total", "Queries to each upstream that timed out.",
+                 [](const dns::UpstreamStats& u) { return u.timeouts; });
+    per_upstream("berth_dns_upstream_failures_total", "Errors from each upstream (socket, SERVFAIL, REFUSED...).",
+                 [](const dns::UpstreamStats& u) { return u.errors; });
   }
   auto states = ctx.zones->states();
   out += "# HELP berth_zone_records Records served per zone.\n# TYPE berth_zone_records gauge\n";

@@ -400,6 +400,17 @@ def test_api(b):
           "GET /metrics -> 200 Prometheus text", "%s %s" % (st, body[:200]))
     check(re.search(r"^[a-zA-Z_:][a-zA-Z0-9_:]*(\{[^}]*\})? [0-9.eE+-]+$", body, re.M) is not None,
           "/metrics has sample lines")
+    # The exposition format allows one HELP and one TYPE per metric family; a repeat makes
+    # Prometheus reject the whole scrape.
+    families = re.findall(r"^# TYPE (\S+) ", body, re.M)
+    repeated = sorted({f for f in families if families.count(f) > 1})
+    check(not repeated, "/metrics declares each metric family once", "repeated: %s" % repeated)
+    typed = set(families)
+    untyped = sorted({m for m in re.findall(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)[{ ]", body, re.M)
+                      if m not in typed and re.sub(r"_(bucket|sum|count)$", "", m) not in typed})
+    check(not untyped, "/metrics samples all belong to a declared family", "untyped: %s" % untyped)
+    check(re.search(r'^berth_dns_queries_total\{type="A"\} [1-9]', body, re.M) is not None,
+          "/metrics counted the A query")
     st, body, _ = H.http_get(p, "/api/v1/zones")
     ok = st == 200
     try:

@@ -174,7 +174,14 @@ def run(s, knot, kind, a):
 
     def section_2():
         log("== cache")
-        m0 = cache_hits(s.metrics())
+        text = s.metrics()
+        m0 = cache_hits(text)
+        if text is not None:
+            # With forwarding on, the cache and upstream families appear too: each once.
+            families = re.findall(r"^# TYPE (\S+) ", text, re.M)
+            repeated = sorted({f for f in families if families.count(f) > 1})
+            check(not repeated and "berth_dns_upstream_queries_total" in families,
+                  "/metrics declares each family once, upstream counters included", "repeated: %s" % repeated)
         freeze(knot)  # upstream frozen: only the cache can answer now
         try:
             r = H.query(p, "host." + UP, "A", rd=True, timeout=1.0)
