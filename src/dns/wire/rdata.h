@@ -27,6 +27,14 @@ Result<std::vector<RdataField>> SplitRdata(uint16_t rrtype, std::string_view rda
 // Validates canonical RDATA against the type's layout (same errors as SplitRdata).
 Status ValidateRdata(uint16_t rrtype, std::string_view rdata);
 
+// The SERIAL of canonical (uncompressed) SOA RDATA, which ends with SERIAL REFRESH RETRY EXPIRE
+// MINIMUM; 0 when it is too short to be one.
+inline uint32_t SoaSerial(std::string_view soa_rdata) {
+  if (soa_rdata.size() < 22) return 0;
+  const auto* p = reinterpret_cast<const uint8_t*>(soa_rdata.data() + soa_rdata.size() - 20);
+  return uint32_t{p[0]} << 24 | uint32_t{p[1]} << 16 | uint32_t{p[2]} << 8 | p[3];
+}
+
 // Reads `rdlength` bytes of RDATA at the reader's position, expanding compressed names of
 // known types, and returns the canonical form. Sets the reader's error and returns
 // kInvalidArgument on malformed data; the reader ends just after the RDATA.

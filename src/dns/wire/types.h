@@ -89,6 +89,9 @@ std::optional<uint16_t> ClassFromText(std::string_view text);
 // "NOERROR", "NXDOMAIN", ... or "RCODE23".
 std::string RcodeToText(uint16_t rc);
 
+// RFC 1982 serial number arithmetic: is SOA serial `a` newer than `b`?
+inline bool SerialNewer(uint32_t a, uint32_t b) { return a != b && static_cast<int32_t>(a - b) > 0; }
+
 // Types that are meta / query-only and never stored in a zone (OPT, TSIG, AXFR, ANY...).
 inline bool IsMetaType(uint16_t t) {
   return t == type::kOPT || (t >= 128 && t <= 255);

@@ -48,15 +48,16 @@ Result<std::shared_ptr<const Zone>> Zone::Build(const Name& origin, std::vector<
   std::unordered_map<std::string, PendingNode> pending;
   const std::string origin_text = origin.ToText();
   for (auto& r : records) {
-    std::string owner = r.name.ToText();
+    // The owner's text only when there is an error to report: this loop runs per record.
+    auto owner = [&r] { return r.name.ToText(); };
     if (!r.name.IsSubdomainOf(origin))
-      return InvalidArgument("record " + owner + " " + TypeToText(r.type) + " is outside zone " + origin_text);
+      return InvalidArgument("record " + owner() + " " + TypeToText(r.type) + " is outside zone " + origin_text);
     if (r.cls != cls::kIN)
-      return InvalidArgument("record " + owner + " has class " + ClassToText(r.cls) + ", only IN is served");
+      return InvalidArgument("record " + owner() + " has class " + ClassToText(r.cls) + ", only IN is served");
     if (IsMetaType(r.type))
-      return InvalidArgument("record " + owner + " has meta type " + TypeToText(r.type));
+      return InvalidArgument("record " + owner() + " has meta type " + TypeToText(r.type));
     if (Status s = ValidateRdata(r.type, r.rdata); !s.ok())
-      return s.WithContext("record " + owner + " " + TypeToText(r.type));
+      return s.WithContext("record " + owner() + " " + TypeToText(r.type));
     PendingNode& node = pending.try_emplace(LowerWire(r.name), PendingNode{r.name, {}}).first->second;
     auto it = std::find_if(node.sets.begin(), node.sets.end(), [&](const PendingSet& s) { return s.type == r.type; });
     if (it == node.sets.end()) {
