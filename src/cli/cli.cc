@@ -20,6 +20,7 @@ constexpr char kDefaultApi[] = "./var/berthd.sock";
 
 struct Env {
   std::string api;
+  std::string token;  // Bearer token for TCP endpoints; the unix socket needs none
   bool json_output = false;
   std::ostream& out;
   std::ostream& err;
@@ -42,6 +43,7 @@ std::optional<std::string> Call(Env& env, std::string_view method, const std::st
   http::Client client(env.api);
   std::vector<std::pair<std::string, std::string>> headers;
   if (!content_type.empty()) headers.emplace_back("Content-Type", content_type);
+  if (!env.token.empty()) headers.emplace_back("Authorization", "Bearer " + env.token);
   auto r = client.Do(method, target, body, headers);
   if (!r.ok()) {
     env.err << "berth: " << r.status().message() << "\n";
@@ -54,14 +56,16 @@ std::optional<std::string> Call(Env& env, std::string_view method, const std::st
     if (!parsed.is_discarded() && parsed.is_object() && parsed.contains("error") && parsed["error"].is_string())
       msg = parsed["error"].get<std::string>();
     env.err << "berth: " << msg << " (HTTP " << r->status << ")\n";
+    if (r->status == 401 && env.token.empty()) env.err << "berth: give a token with --token or BERTH_TOKEN\n";
     *code = 1;
     return std::nullopt;
   }
   return r->body;
 }
 
-std::optional<json> CallJson(Env& env, std::string_view method, const std::string& target, int* code) {
-  auto body = Call(env, method, target, code);
+std::optional<json> CallJson(Env& env, std::string_view method, const std::string& target, int* code,
+                             std::string_view request_body = "") {
+  auto body = Call(env, method, target, code, request_body);
   if (!body) return std::nullopt;
   auto parsed = json::parse(*body, nullptr, false);
   if (parsed.is_discarded()) {
@@ -148,6 +152,71 @@ int ZoneExport(Env& env, const std::string& zone) {
   return 0;
 }
 
+// A record name as typed: "@" is the apex, a name without a final dot is relative to the zone.
+std::string OwnerName(const std::string& zone, const std::string& name) {
+  std::string z = zone.empty() || zone.back() == '.' ? zone : zone + ".";
+  if (name == "@" || name.empty()) return z;
+  if (name.back() == '.') return name;
+  return name + "." + z;
+}
+
+int RecordList(Env& env, const std::string& zone) {
+  int code = 0;
+  auto z = CallJson(env, "GET", "/api/v1/zones/" + Encode(zone), &code);
+  if (!z) return code;
+  if (env.json_output) {
+    env.out << (*z)["rrsets"].dump(2) << "\n";
+    return 0;
+  }
+  env.out << fmt::format("{:<40} {:<6} {:>7}  {}\n", "NAME", "TYPE", "TTL", "CONTENT");
+  for (const auto& set : (*z)["rrsets"])
+    for (const auto& rec : set["records"])
+      env.out << fmt::format("{:<40} {:<6} {:>7}  {}\n", Str(set, "name"), Str(set, "type"), set.value("ttl", 0u),
+                             Str(rec, "content"));
+  return 0;
+}
+
+// One PATCH with one rrset: REPLACE with `values`, or DELETE when `values` is null.
+int RecordChange(Env& env, const std::string& zone, const std::string& name, const std::string& type,
+                 const std::vector<std::string>* values, uint32_t ttl) {
+  std::string upper = type;
+  for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  json rrset = {{"name", OwnerName(zone, name)}, {"type", upper}, {"changetype", values ? "REPLACE" : "DELETE"}};
+  if (values) {
+    rrset["ttl"] = ttl;
+    rrset["records"] = json::array();
+    for (const auto& v : *values) rrset["records"].push_back({{"content", v}, {"disabled", false}});
+  }
+  int code = 0;
+  json body = {{"rrsets", json::array({rrset})}};
+  if (!Call(env, "PATCH", "/api/v1/zones/" + Encode(zone), &code, body.dump())) return code;
+  env.out << fmt::format("{} {} {}\n", values ? "set" : "removed", Str(rrset, "name"), upper);
+  return 0;
+}
+
+int ZoneCreate(Env& env, const std::string& zone, const std::vector<std::string>& nameservers) {
+  json body = {{"name", zone.empty() || zone.back() == '.' ? zone : zone + "."}, {"kind", "Native"},
+               {"nameservers", nameservers}};
+  for (auto& ns : body["nameservers"])
+    if (std::string n = ns.get<std::string>(); !n.empty() && n.back() != '.') ns = n + ".";
+  int code = 0;
+  auto z = CallJson(env, "POST", "/api/v1/zones", &code, body.dump());
+  if (!z) return code;
+  if (env.json_output) {
+    env.out << z->dump(2) << "\n";
+  } else {
+    env.out << fmt::format("created {}: serial {}\n", Str(*z, "name"), z->value("serial", 0u));
+  }
+  return 0;
+}
+
+int ZoneRemove(Env& env, const std::string& zone) {
+  int code = 0;
+  if (!Call(env, "DELETE", "/api/v1/zones/" + Encode(zone), &code)) return code;
+  env.out << "deleted " << zone << "\n";
+  return 0;
+}
+
 int Query(Env& env, const std::string& name, const std::string& type) {
   int code = 0;
   auto r = CallJson(env, "GET", "/api/v1/query?name=" + Encode(name) + "&type=" + Encode(type), &code);
@@ -175,10 +244,12 @@ int Run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
   CLI::App app{"berth: the command line of berthd (networks, names, addresses)", "berth"};
   app.require_subcommand(1);
   const char* env_api = std::getenv("BERTH_API");
-  Env env{env_api && *env_api ? env_api : kDefaultApi, false, out, err};
+  const char* env_token = std::getenv("BERTH_TOKEN");
+  Env env{env_api && *env_api ? env_api : kDefaultApi, env_token ? env_token : "", false, out, err};
   app.add_option("--api", env.api, "berthd API: a URL (http://127.0.0.1:8053) or a unix socket path (env BERTH_API)")
       ->capture_default_str();
   app.add_flag("--json", env.json_output, "print the API's JSON instead of text");
+  app.add_option("--token", env.token, "API token for a TCP endpoint (env BERTH_TOKEN); not needed on the socket");
 
   std::function<int()> action;
   auto* zone = app.add_subcommand("zone", "authoritative zones");
@@ -195,6 +266,36 @@ int Run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
   auto* export_cmd = zone->add_subcommand("export", "print a zone as a master file");
   export_cmd->add_option("ZONE", zone_name, "zone name")->required();
   export_cmd->callback([&] { action = [&] { return ZoneExport(env, zone_name); }; });
+  std::vector<std::string> nameservers;
+  auto* create = zone->add_subcommand("create", "create an empty zone kept in berthd's store");
+  create->add_option("ZONE", zone_name, "zone name")->required();
+  create->add_option("--ns", nameservers, "a nameserver of the zone (repeatable; the first is the SOA MNAME)");
+  create->callback([&] { action = [&] { return ZoneCreate(env, zone_name, nameservers); }; });
+  auto* zone_rm = zone->add_subcommand("rm", "delete a zone kept in berthd's store");
+  zone_rm->add_option("ZONE", zone_name, "zone name")->required();
+  zone_rm->callback([&] { action = [&] { return ZoneRemove(env, zone_name); }; });
+
+  auto* record = app.add_subcommand("record", "records of a zone");
+  record->require_subcommand(1);
+  std::string rname, rtype;
+  std::vector<std::string> values;
+  uint32_t ttl = 300;
+  auto* rls = record->add_subcommand("ls", "list a zone's records");
+  rls->add_option("ZONE", zone_name, "zone name")->required();
+  rls->callback([&] { action = [&] { return RecordList(env, zone_name); }; });
+  auto* rset = record->add_subcommand("set", "replace the records of NAME TYPE with VALUE...");
+  rset->add_option("ZONE", zone_name, "zone name")->required();
+  rset->add_option("NAME", rname, "owner: relative to the zone, '@' for the apex, or absolute with a final dot")->required();
+  rset->add_option("TYPE", rtype, "record type")->required();
+  rset->add_option("VALUE", values, "record data in presentation format, one argument per record")->required();
+  rset->add_option("--ttl", ttl, "TTL in seconds")->capture_default_str();
+  rset->callback([&] { action = [&] { return RecordChange(env, zone_name, rname, rtype, &values, ttl); }; });
+  auto* rrm = record->add_subcommand("rm", "delete the records of NAME TYPE");
+  rrm->add_option("ZONE", zone_name, "zone name")->required();
+  rrm->add_option("NAME", rname, "owner (as for set)")->required();
+  rrm->add_option("TYPE", rtype, "record type")->required();
+  rrm->callback([&] { action = [&] { return RecordChange(env, zone_name, rname, rtype, nullptr, 0); }; });
+
   auto* query = app.add_subcommand("query", "ask berthd a DNS question (answered as a loopback client would be)");
   query->add_option("NAME", qname, "domain name")->required();
   query->add_option("TYPE", qtype, "record type (default A)");

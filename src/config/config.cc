@@ -1,12 +1,16 @@
 #include "config/config.h"
 
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <fstream>
 #include <sstream>
+
+#include "dns/transfer/acl.h"
 
 namespace berth::config {
 namespace {
@@ -37,13 +41,30 @@ Result<dns::Name> ParseZoneName(std::string_view text) {
   return name;
 }
 
-Status AddZone(Config& c, std::string_view name_text, std::string_view file) {
+// `zone.file` may be empty only for a store zone declared in the file (settings only).
+Status AddZone(Config& c, std::string_view name_text, ZoneConfig zone, bool need_file) {
   ASSIGN_OR_RETURN(dns::Name name, ParseZoneName(name_text));
-  if (file.empty()) return InvalidArgument("zone '" + name.ToText() + "' has no file");
+  if (need_file && zone.file.empty()) return InvalidArgument("zone '" + name.ToText() + "' has no file");
   for (const auto& z : c.zones) {
     if (z.name == name) return InvalidArgument("zone '" + name.ToText() + "' is listed twice");
   }
-  c.zones.push_back({name.Lowercased(), std::string(file)});
+  zone.name = name.Lowercased();
+  c.zones.push_back(std::move(zone));
+  return Status::Ok();
+}
+
+Result<bool> ParseBool(std::string_view v) {
+  if (v == "true" || v == "yes" || v == "on") return true;
+  if (v == "false" || v == "no" || v == "off") return false;
+  return InvalidArgument("'" + std::string(v) + "' is not true or false");
+}
+
+// One source of the admin token (the last one given wins; flags override the file).
+Status SetAdminToken(Config& c, std::optional<std::string> inline_value, std::optional<std::string> file,
+                     std::optional<std::string> env) {
+  ASSIGN_OR_RETURN(std::string token, auth::ReadSecret("admin token", inline_value, file, env));
+  if (token.size() < 16) return InvalidArgument("the admin token must be at least 16 characters");
+  c.auth.admin_token = auth::Secret::Plain(std::move(token));
   return Status::Ok();
 }
 
@@ -59,6 +80,7 @@ struct Key {
   ApplyFn apply;          // parses one value (one list item for list keys) into the Config
   ClearFn clear;          // list keys: empties the list before items are applied; else null
   bool non_empty = false; // list keys that must keep at least one item
+  bool boolean = false;   // a flag without a value ("--insecure-api"); "true"/"false" in YAML
 };
 
 template <typename T>
@@ -165,17 +187,49 @@ const Key kKeys[] = {
        return Status::Ok();
      },
      nullptr},
+    {"api.tls_cert", "--api-tls-cert", "PEM certificate chain for TLS on api.listen",
+     [](Config& c, std::string_view v) {
+       c.api.tls_cert = std::string(v);
+       return Status::Ok();
+     },
+     nullptr},
+    {"api.tls_key", "--api-tls-key", "PEM private key for TLS on api.listen",
+     [](Config& c, std::string_view v) {
+       c.api.tls_key = std::string(v);
+       return Status::Ok();
+     },
+     nullptr},
+    {"api.insecure", "--insecure-api", "Allow a non-loopback api.listen without TLS",
+     [](Config& c, std::string_view v) {
+       ASSIGN_OR_RETURN(c.api.insecure, ParseBool(v));
+       return Status::Ok();
+     },
+     nullptr, false, /*boolean=*/true},
+    // No inline flag for the admin token: argv is visible to every local user.
+    {"auth.admin_token", "", "Admin token (file only; prefer _file or _env)",
+     [](Config& c, std::string_view v) { return SetAdminToken(c, std::string(v), std::nullopt, std::nullopt); },
+     nullptr},
+    {"auth.admin_token_file", "--admin-token-file", "File holding the admin API token",
+     [](Config& c, std::string_view v) { return SetAdminToken(c, std::nullopt, std::string(v), std::nullopt); },
+     nullptr},
+    {"auth.admin_token_env", "--admin-token-env", "Environment variable holding the admin API token",
+     [](Config& c, std::string_view v) { return SetAdminToken(c, std::nullopt, std::nullopt, std::string(v)); },
+     nullptr},
     {"zones", "--zone", "Zone from a file, NAME=FILE (repeatable)",
      [](Config& c, std::string_view v) {
        size_t eq = v.find('=');
        if (eq == std::string_view::npos) return InvalidArgument("want NAME=FILE");
-       return AddZone(c, v.substr(0, eq), v.substr(eq + 1));
+       ZoneConfig z;
+       z.file = std::string(v.substr(eq + 1));
+       return AddZone(c, v.substr(0, eq), std::move(z), /*need_file=*/true);
      },
      [](Config& c) { c.zones.clear(); }},
 };
 
 // Mappings that only group other keys.
-constexpr std::string_view kSections[] = {"log", "dns", "dns.tcp", "api"};
+constexpr std::string_view kSections[] = {"log", "dns", "dns.tcp", "api", "auth"};
+// Lists of credential mappings under auth:, parsed by YamlReader::Credentials.
+constexpr std::string_view kCredentialLists[] = {"auth.tokens", "auth.users", "auth.tsig_keys"};
 
 const Key* FindKey(std::string_view path) {
   for (const auto& k : kKeys) {
@@ -219,7 +273,8 @@ class YamlReader {
       std::string path = prefix.empty() ? key_node.Scalar() : prefix + "." + key_node.Scalar();
       YAML::Mark value_mark = value.Mark().is_null() ? key_node.Mark() : value.Mark();
       if (value.IsNull()) {
-        if (!IsSection(path) && FindKey(path) == nullptr) {
+        if (!IsSection(path) && FindKey(path) == nullptr &&
+            std::find(std::begin(kCredentialLists), std::end(kCredentialLists), path) == std::end(kCredentialLists)) {
           return Error(key_node.Mark(), path, "unknown key");
         }
         continue;  // "key:" with no value keeps the default
@@ -228,6 +283,12 @@ class YamlReader {
         RETURN_IF_ERROR(Map(value, value_mark, path, c));
       } else if (path == "zones") {
         RETURN_IF_ERROR(Zones(value, value_mark, c));
+      } else if (path == "auth.tokens") {
+        RETURN_IF_ERROR(Credentials(value, value_mark, path, auth::CredentialKind::kToken, c));
+      } else if (path == "auth.users") {
+        RETURN_IF_ERROR(Credentials(value, value_mark, path, auth::CredentialKind::kUser, c));
+      } else if (path == "auth.tsig_keys") {
+        RETURN_IF_ERROR(Credentials(value, value_mark, path, auth::CredentialKind::kTsigKey, c));
       } else if (const Key* key = FindKey(path)) {
         RETURN_IF_ERROR(Leaf(*key, value, value_mark, c));
       } else {
@@ -261,6 +322,22 @@ class YamlReader {
     return Status::Ok();
   }
 
+  // A scalar or a list of scalars, as strings.
+  Status Strings(const YAML::Node& value, const YAML::Mark& mark, const std::string& key,
+                 std::vector<std::string>* out) {
+    out->clear();
+    if (value.IsScalar()) {
+      out->push_back(value.Scalar());
+      return Status::Ok();
+    }
+    if (!value.IsSequence()) return Error(mark, key, "expected a list");
+    for (size_t i = 0; i < value.size(); ++i) {
+      if (!value[i].IsScalar()) return Error(value[i].Mark(), key + "[" + std::to_string(i) + "]", "expected a single value");
+      out->push_back(value[i].Scalar());
+    }
+    return Status::Ok();
+  }
+
   Status Zones(const YAML::Node& value, const YAML::Mark& mark, Config& c) {
     if (!value.IsSequence()) return Error(mark, "zones", "expected a list of {name, file}");
     c.zones.clear();
@@ -268,23 +345,169 @@ class YamlReader {
       const YAML::Node& item = value[i];
       std::string prefix = "zones[" + std::to_string(i) + "]";
       if (!item.IsMap()) return Error(item.Mark(), prefix, "expected a mapping {name, file}");
-      std::string name, file;
+      std::string name;
+      ZoneConfig zone;
       YAML::Mark name_mark = item.Mark();
       for (auto it = item.begin(); it != item.end(); ++it) {
         std::string field = it->first.IsScalar() ? it->first.Scalar() : "";
         std::string path = prefix + "." + field;
-        if (field != "name" && field != "file") {
-          return Error(it->first.Mark(), path, "unknown key (want name and file)");
+        const YAML::Node v = it->second;
+        YAML::Mark vmark = v.Mark().is_null() ? it->first.Mark() : v.Mark();
+        if (field == "notify" || field == "allow_transfer") {
+          std::vector<std::string> items;
+          RETURN_IF_ERROR(Strings(v, vmark, path, &items));
+          if (field == "allow_transfer") {
+            auto acl = dns::transfer::TransferAcl::Parse(items);
+            if (!acl.ok()) return Error(vmark, path, acl.status().message());
+            zone.allow_transfer = std::move(items);
+            continue;
+          }
+          for (size_t k = 0; k < items.size(); ++k) {
+            auto a = SocketAddress::Parse(items[k], kDefaultDnsPort);
+            if (!a.ok()) return Error(vmark, path + "[" + std::to_string(k) + "]", a.status().message());
+            zone.notify.push_back(*a);
+          }
+          continue;
         }
-        if (!it->second.IsScalar()) return Error(it->first.Mark(), path, "expected a single value");
-        (field == "name" ? name : file) = it->second.Scalar();
-        if (field == "name") name_mark = it->second.Mark();
+        if (field != "name" && field != "file") {
+          return Error(it->first.Mark(), path, "unknown key (want name, file, notify, allow_transfer)");
+        }
+        if (!v.IsScalar()) return Error(it->first.Mark(), path, "expected a single value");
+        (field == "name" ? name : zone.file) = v.Scalar();
+        if (field == "name") name_mark = v.Mark();
       }
       if (name.empty()) return Error(item.Mark(), prefix + ".name", "missing");
-      if (file.empty()) return Error(item.Mark(), prefix + ".file", "missing");
-      Status s = AddZone(c, name, file);
+      Status s = AddZone(c, name, std::move(zone), /*need_file=*/false);
       if (!s.ok()) return Error(name_mark, prefix + ".name", s.message());
     }
+    return Status::Ok();
+  }
+
+  // YAML scope rules -> the JSON form auth::ScopeFromJson reads, one rule at a time so that an
+  // error points at its rule.
+  Result<auth::Scope> Scope(const YAML::Node& value, const YAML::Mark& mark, const std::string& key) {
+    if (!value.IsSequence()) return Error(mark, key, "expected a list of {zone, names, types, access}");
+    auth::Scope scope;
+    for (size_t i = 0; i < value.size(); ++i) {
+      const YAML::Node& rule = value[i];
+      std::string rkey = key + "[" + std::to_string(i) + "]";
+      if (!rule.IsMap()) return Error(rule.Mark(), rkey, "expected a mapping {zone, names, types, access}");
+      nlohmann::json j = nlohmann::json::object();
+      for (auto it = rule.begin(); it != rule.end(); ++it) {
+        std::string field = it->first.IsScalar() ? it->first.Scalar() : "";
+        if (it->second.IsScalar() && (field == "zone" || field == "access")) {
+          j[field] = it->second.Scalar();
+        } else {
+          std::vector<std::string> items;
+          RETURN_IF_ERROR(Strings(it->second, it->second.Mark(), rkey + "." + field, &items));
+          j[field] = items;
+        }
+      }
+      if (!j.contains("zone")) return Error(rule.Mark(), rkey + ".zone", "missing");
+      if (!j.contains("access")) return Error(rule.Mark(), rkey + ".access", "missing (read or write)");
+      auto parsed = auth::ScopeFromJson(nlohmann::json::array({j}));
+      if (!parsed.ok()) {
+        std::string msg = parsed.status().message();
+        if (msg.starts_with("scope[0]: ")) msg = msg.substr(10);
+        return Error(rule.Mark(), rkey, msg);
+      }
+      scope.push_back(std::move(parsed->front()));
+    }
+    return scope;
+  }
+
+  // auth.tokens / auth.users / auth.tsig_keys: lists of {name, <secret source>, scope}.
+  Status Credentials(const YAML::Node& value, const YAML::Mark& mark, const std::string& key,
+                     auth::CredentialKind kind, Config& c) {
+    if (!value.IsSequence()) return Error(mark, key, "expected a list of {name, secret, scope}");
+    using K = auth::CredentialKind;
+    // The secret's key stem: "secret" for tokens and keys, "password" for users.
+    const std::string stem = kind == K::kUser ? "password" : "secret";
+    if (kind == K::kToken) c.auth.tokens.clear();
+    if (kind == K::kUser) c.auth.users.clear();
+    if (kind == K::kTsigKey) c.auth.tsig_keys.clear();
+    for (size_t i = 0; i < value.size(); ++i) {
+      const YAML::Node& item = value[i];
+      std::string prefix = key + "[" + std::to_string(i) + "]";
+      if (!item.IsMap()) return Error(item.Mark(), prefix, "expected a mapping {name, " + stem + ", scope}");
+      std::string name, algorithm = "hmac-sha256";
+      std::optional<std::string> inline_secret, file, env, hash;
+      auth::Scope scope;
+      YAML::Mark secret_mark = item.Mark();
+      for (auto it = item.begin(); it != item.end(); ++it) {
+        std::string field = it->first.IsScalar() ? it->first.Scalar() : "";
+        std::string path = prefix + "." + field;
+        const YAML::Node v = it->second;
+        YAML::Mark vmark = v.Mark().is_null() ? it->first.Mark() : v.Mark();
+        if (field == "scope") {
+          auto s = Scope(v, vmark, path);
+          if (!s.ok()) return s.status();
+          scope = std::move(*s);
+          continue;
+        }
+        std::optional<std::string>* slot = nullptr;
+        if (field == stem) slot = &inline_secret;
+        else if (field == stem + "_file") slot = &file;
+        else if (field == stem + "_env") slot = &env;
+        else if (field == stem + "_hash" && kind != K::kTsigKey) slot = &hash;
+        else if (field != "name" && !(field == "algorithm" && kind == K::kTsigKey)) {
+          return Error(it->first.Mark(), path,
+                       "unknown key (want name, " + stem + ", " + stem + "_file, " + stem + "_env, " +
+                           (kind == K::kTsigKey ? "algorithm" : stem + "_hash") + ", scope)");
+        }
+        if (!v.IsScalar()) return Error(vmark, path, "expected a single value");
+        if (slot != nullptr) {
+          *slot = v.Scalar();
+          secret_mark = vmark;
+        } else {
+          (field == "name" ? name : algorithm) = v.Scalar();
+        }
+      }
+      if (name.empty()) return Error(item.Mark(), prefix + ".name", "missing");
+      if (kind != K::kTsigKey) {
+        Status s = auth::ValidateCredentialName(name);
+        if (!s.ok()) return Error(item.Mark(), prefix + ".name", s.message());
+      }
+      auth::Secret secret;
+      if (hash) {
+        if (inline_secret || file || env) {
+          return Error(secret_mark, prefix, "give " + stem + "_hash or a plain " + stem + ", not both");
+        }
+        auto h = auth::Secret::CryptHash(*hash);
+        if (!h.ok()) return Error(secret_mark, prefix + "." + stem + "_hash", h.status().message());
+        secret = std::move(*h);
+      } else {
+        auto plain = auth::ReadSecret(stem, inline_secret, file, env);
+        if (!plain.ok()) return Error(secret_mark, prefix, plain.status().message());
+        secret = auth::Secret::Plain(std::move(*plain));
+      }
+      switch (kind) {
+        case K::kToken:
+          if (secret.kind() == auth::Secret::Kind::kPlain && secret.plain().size() < 16) {
+            return Error(secret_mark, prefix + ".secret", "a token secret must be at least 16 characters");
+          }
+          c.auth.tokens.push_back({name, std::move(secret), std::move(scope)});
+          break;
+        case K::kUser:
+          c.auth.users.push_back({name, std::move(secret), std::move(scope)});
+          break;
+        case K::kTsigKey: {
+          auto k = dns::TsigKey::Make(name, algorithm, secret.plain());
+          if (!k.ok()) return Error(secret_mark, prefix, k.status().message());
+          c.auth.tsig_keys.push_back({std::move(*k), std::move(scope)});
+          break;
+        }
+      }
+    }
+    // Duplicate names are caught here so the error has a place.
+    std::vector<std::string> names;
+    if (kind == K::kToken) for (const auto& t : c.auth.tokens) names.push_back(t.name);
+    if (kind == K::kUser) for (const auto& u : c.auth.users) names.push_back(u.name);
+    if (kind == K::kTsigKey) for (const auto& k : c.auth.tsig_keys) names.push_back(k.key.name.Lowercased().ToText());
+    for (size_t i = 0; i < names.size(); ++i)
+      for (size_t j = 0; j < i; ++j)
+        if (names[i] == names[j]) return Error(value[i].Mark(), key + "[" + std::to_string(i) + "].name",
+                                               "'" + names[i] + "' is listed twice");
     return Status::Ok();
   }
 
@@ -342,6 +565,18 @@ Result<Config> ParseConfigText(std::string_view yaml, std::string_view source_na
   return config;
 }
 
+Status ValidateConfig(const Config& c) {
+  if (c.api.tls_cert.empty() != c.api.tls_key.empty()) {
+    return InvalidArgument("api.tls_cert and api.tls_key must be given together");
+  }
+  if (c.api.listen && !c.api.listen->ip().IsLoopback() && c.api.tls_cert.empty() && !c.api.insecure) {
+    return InvalidArgument("api.listen " + c.api.listen->ToString() +
+                           " is not a loopback address: set api.tls_cert and api.tls_key, or pass "
+                           "--insecure-api to serve the API (and its tokens) in clear text");
+  }
+  return Status::Ok();
+}
+
 Result<Config> LoadConfigFile(const std::string& path) {
   std::string text;
   RETURN_IF_ERROR(ReadFile(path, &text).WithContext("config file"));
@@ -361,11 +596,15 @@ Result<Config> ConfigFromArgs(int argc, const char* const* argv) {
   std::vector<FlagValue> flags;
   flags.reserve(std::size(kKeys));
   for (const Key& key : kKeys) {
+    if (key.flag.empty()) continue;  // file-only keys
     flags.push_back({&key, {}, nullptr});
     FlagValue& f = flags.back();
     std::string help(key.help);
     help += " [" + std::string(key.path) + "]";
-    if (key.clear != nullptr) {
+    if (key.boolean) {
+      f.values = {"true"};
+      f.option = app.add_flag(std::string(key.flag))->description(help);
+    } else if (key.clear != nullptr) {
       f.option = app.add_option(std::string(key.flag), f.values, help);
     } else {
       f.values.resize(1);
@@ -405,6 +644,7 @@ Result<Config> ConfigFromArgs(int argc, const char* const* argv) {
       }
     }
   }
+  RETURN_IF_ERROR(ValidateConfig(config));
   return config;
 }
 

@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "auth/credentials.h"
 #include "core/log.h"
 #include "core/net_address.h"
 #include "core/status.h"
@@ -53,11 +54,20 @@ struct ApiConfig {
   // HTTP API listener; nullopt ("" in the file) disables it.
   std::optional<SocketAddress> listen = SocketAddress(IpAddress::V4({127, 0, 0, 1}), 8053);
   std::string socket = "./var/berthd.sock";  // Unix socket for the CLI; "" disables it
+  // TLS on the TCP listener when both are set (PEM files); the unix socket stays plain.
+  std::string tls_cert;
+  std::string tls_key;
+  // Allows a non-loopback listener without TLS (--insecure-api).
+  bool insecure = false;
 };
 
 struct ZoneConfig {
   dns::Name name;     // absolute
-  std::string file;   // loaded at start and on SIGHUP
+  // Loaded at start and on SIGHUP. Empty: a store zone (created through the API); the entry
+  // then only carries the settings below.
+  std::string file;
+  std::vector<SocketAddress> notify;        // secondaries to NOTIFY after each change
+  std::vector<std::string> allow_transfer;  // "key:NAME." or IP/CIDR (dns/transfer/acl.h syntax)
   bool operator==(const ZoneConfig&) const = default;
 };
 
@@ -67,6 +77,8 @@ struct Config {
   DnsConfig dns;
   ApiConfig api;
   std::vector<ZoneConfig> zones;
+  // Admin token, API tokens, dyndns2 users and TSIG keys with their scopes (secrets resolved).
+  auth::AuthConfig auth;
   // Set by ConfigFromArgs for --help / --version: main prints it and exits 0.
   std::optional<std::string> print_and_exit;
 };
@@ -75,11 +87,14 @@ struct Config {
 // kInvalidArgument: syntax error, unknown key, wrong type or bad value, as
 // "source:line:column: key 'dns.listen[1]': reason".
 Result<Config> ParseConfigText(std::string_view yaml, std::string_view source_name);
+// Checks what only the whole config can tell: a non-loopback api.listen needs TLS (tls_cert
+// and tls_key) or api.insecure; tls_cert and tls_key come together. kInvalidArgument.
+Status ValidateConfig(const Config& config);
 // Reads and parses a YAML file. kIo when it cannot be read; else as ParseConfigText.
 Result<Config> LoadConfigFile(const std::string& path);
 // Parses argv: --config FILE is loaded first, then every other flag overrides its key
-// (repeatable flags replace the whole list). kInvalidArgument for unknown or bad flags, as
-// LoadConfigFile for the file. --help/--version return a Config with print_and_exit set.
+// (repeatable flags replace the whole list), then ValidateConfig. kInvalidArgument for unknown
+// or bad flags, as LoadConfigFile for the file. --help/--version return a Config with print_and_exit set.
 Result<Config> ConfigFromArgs(int argc, const char* const* argv);
 
 // "10s", "5m", "300ms", "1h"; a plain number is seconds. kInvalidArgument otherwise.

@@ -166,7 +166,41 @@ TEST(ConfigFile, ErrorsNameFileLineColumnAndKey) {
        "bad zone name"},
       {"zones:\n  - name: a.\n    file: x\n  - name: A.\n    file: y\n",
        "c.yaml:4:11: key 'zones[1].name'", "listed twice"},
-      {"zones:\n  - name: a.\n", "c.yaml:2:5: key 'zones[0].file'", "missing"},
+      {"zones:\n  - file: x\n", "c.yaml:2:5: key 'zones[0].name'", "missing"},
+      {"zones:\n  - name: a.\n    notify: [\"nope\"]\n", "c.yaml:3:13: key 'zones[0].notify[0]'",
+       "not an IP address"},
+      {"zones:\n  - name: a.\n    allow_transfer: [\"10.0.0.0/99\"]\n",
+       "c.yaml:3:21: key 'zones[0].allow_transfer'", "10.0.0.0/99"},
+      {"api:\n  insecure: maybe\n", "c.yaml:2:13: key 'api.insecure'", "true or false"},
+      {"auth:\n  admin_token: short\n", "c.yaml:2:16: key 'auth.admin_token'", "at least 16"},
+      {"auth:\n  admin_token_file: /nonexistent/x\n", "c.yaml:2:21: key 'auth.admin_token_file'",
+       "/nonexistent/x"},
+      {"auth:\n  tokens: [{secret: xxxxxxxxxxxxxxxxxxxx}]\n", "c.yaml:2:12: key 'auth.tokens[0].name'",
+       "missing"},
+      {"auth:\n  tokens:\n    - name: a\n      secret: tooshort\n",
+       "c.yaml:4:15: key 'auth.tokens[0].secret'", "at least 16"},
+      {"auth:\n  tokens:\n    - name: a\n", "c.yaml:3:7: key 'auth.tokens[0]'", "no secret given"},
+      {"auth:\n  tokens:\n    - name: a\n      secret: xxxxxxxxxxxxxxxxxxxx\n      secret_env: X\n",
+       "c.yaml:5:19: key 'auth.tokens[0]'", "one way only"},
+      {"auth:\n  tokens:\n    - name: a b\n      secret: xxxxxxxxxxxxxxxxxxxx\n",
+       "c.yaml:3:7: key 'auth.tokens[0].name'", "may only hold"},
+      {"auth:\n  tokens:\n    - {name: a, secret: xxxxxxxxxxxxxxxxxxxx}\n    - {name: a, secret: yyyyyyyyyyyyyyyyyyyy}\n",
+       "c.yaml:4:7: key 'auth.tokens[1].name'", "listed twice"},
+      {"auth:\n  tokens:\n    - name: a\n      secret: xxxxxxxxxxxxxxxxxxxx\n      scope: [{zone: a., access: admin}]\n",
+       "c.yaml:5:15: key 'auth.tokens[0].scope[0]'", "read' or 'write"},
+      {"auth:\n  tokens:\n    - name: a\n      secret: xxxxxxxxxxxxxxxxxxxx\n      scope: [{zone: a., names: [\"x.\"], access: read}]\n",
+       "c.yaml:5:15: key 'auth.tokens[0].scope[0]'", "relative"},
+      {"auth:\n  tokens:\n    - name: a\n      secret: xxxxxxxxxxxxxxxxxxxx\n      scope: [{zone: a.}]\n",
+       "c.yaml:5:15: key 'auth.tokens[0].scope[0].access'", "missing"},
+      {"auth:\n  tokens:\n    - name: a\n      password: xxxxxxxxxxxxxxxxxxxx\n",
+       "c.yaml:4:7: key 'auth.tokens[0].password'", "unknown key"},
+      {"auth:\n  users:\n    - name: home\n      password_hash: \"$1$abc$def\"\n",
+       "c.yaml:4:22: key 'auth.users[0].password_hash'", "unsupported password hash"},
+      {"auth:\n  tsig_keys:\n    - name: k.\n      secret: \"not base64!\"\n",
+       "c.yaml:4:15: key 'auth.tsig_keys[0]'", "base64"},
+      {"auth:\n  tsig_keys:\n    - name: k.\n      algorithm: hmac-foo\n      secret: c2VjcmV0\n",
+       "c.yaml:5:15: key 'auth.tsig_keys[0]'", "algorithm"},
+      {"auth:\n  nope: 1\n", "c.yaml:2:3: key 'auth.nope'", "unknown key"},
       {"zones:\n  - name: a.\n    file: x\n    fiel: y\n", "c.yaml:4:5: key 'zones[0].fiel'",
        "unknown key"},
       {"zones: a.\n", "c.yaml:1:8: key 'zones'", "list"},
@@ -181,6 +215,90 @@ TEST(ConfigFile, ErrorsNameFileLineColumnAndKey) {
     EXPECT_EQ(msg.rfind(tc.where, 0), 0u) << "yaml:\n" << tc.yaml << "message: " << msg;
     EXPECT_NE(msg.find(tc.reason), std::string::npos) << "yaml:\n" << tc.yaml << "message: " << msg;
   }
+}
+
+TEST(ConfigAuth, ParsesCredentialsScopesAndZoneSettings) {
+  TempDir dir;
+  std::string token_file = dir.Write("admin.token", "admin-token-from-file\n");
+  setenv("BERTH_TEST_TOKEN_B", "token-b-from-environment", 1);
+  std::string yaml =
+      "auth:\n"
+      "  admin_token_file: " + token_file + "\n"
+      "  tokens:\n"
+      "    - name: tenant-a\n"
+      "      secret: token-a-secret-123\n"
+      "      scope: [{zone: a.internal., names: [\"*\"], types: [A, AAAA, TXT], access: write}]\n"
+      "    - name: tenant-b\n"
+      "      secret_env: BERTH_TEST_TOKEN_B\n"
+      "      scope: [{zone: b.internal, access: read}]\n"
+      "  users:\n"
+      "    - name: home\n"
+      "      password_hash: \"$6$saltsalt$qFmFH.bQmmtXzyBY0s9v7Oicd2z4XSIecDzlB5KiA2/jctKu9YterLp8wwnSq.qc.eoxqOmSuNp2xS0ktL3nh/\"\n"
+      "      scope: [{zone: internal., names: [home, nas], types: [A, AAAA], access: write}]\n"
+      "  tsig_keys:\n"
+      "    - name: ddns-key.\n"
+      "      secret: c2VjcmV0c2VjcmV0\n"
+      "      scope: [{zone: internal., names: [\"*.dyn\"], types: A, access: write}]\n"
+      "    - name: old-key\n"
+      "      algorithm: hmac-md5\n"
+      "      secret: c2VjcmV0\n"
+      "zones:\n"
+      "  - name: internal.\n"
+      "    notify: [\"127.0.0.1:5300\", \"192.0.2.1\"]\n"
+      "    allow_transfer: [\"key:ddns-key.\", \"127.0.0.0/8\"]\n"
+      "api:\n"
+      "  tls_cert: /c.pem\n"
+      "  tls_key: /k.pem\n";
+  auto c = ParseConfigText(yaml, "c.yaml");
+  unsetenv("BERTH_TEST_TOKEN_B");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  ASSERT_TRUE(c->auth.admin_token.has_value());
+  EXPECT_TRUE(c->auth.admin_token->Verify("admin-token-from-file"));
+  ASSERT_EQ(c->auth.tokens.size(), 2u);
+  EXPECT_TRUE(c->auth.tokens[1].secret.Verify("token-b-from-environment"));
+  EXPECT_EQ(c->auth.tokens[0].scope[0].types.size(), 3u);
+  EXPECT_EQ(c->auth.tokens[1].scope[0].zone.ToText(), "b.internal.");
+  ASSERT_EQ(c->auth.users.size(), 1u);
+  EXPECT_TRUE(c->auth.users[0].password.Verify("password"));
+  ASSERT_EQ(c->auth.tsig_keys.size(), 2u);
+  EXPECT_EQ(c->auth.tsig_keys[0].key.secret, "secretsecret");
+  EXPECT_EQ(c->auth.tsig_keys[1].key.algorithm, dns::TsigAlgorithm::kHmacMd5);
+  EXPECT_EQ(c->auth.tsig_keys[0].key.algorithm, dns::TsigAlgorithm::kHmacSha256);  // the default
+  ASSERT_EQ(c->zones.size(), 1u);
+  EXPECT_EQ(c->zones[0].file, "");  // a store zone with settings
+  EXPECT_EQ(Strings(c->zones[0].notify), (std::vector<std::string>{"127.0.0.1:5300", "192.0.2.1:53"}));
+  EXPECT_EQ(c->zones[0].allow_transfer, (std::vector<std::string>{"key:ddns-key.", "127.0.0.0/8"}));
+  EXPECT_EQ(c->api.tls_cert, "/c.pem");
+  EXPECT_TRUE(ValidateConfig(*c).ok());
+}
+
+TEST(ConfigApi, NonLoopbackNeedsTlsOrInsecure) {
+  Config c;
+  EXPECT_TRUE(ValidateConfig(c).ok());
+  c.api.listen = SocketAddress::Parse("0.0.0.0:8053").value();
+  auto s = ValidateConfig(c);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("--insecure-api"), std::string::npos);
+  c.api.insecure = true;
+  EXPECT_TRUE(ValidateConfig(c).ok());
+  c.api.insecure = false;
+  c.api.tls_cert = "/c.pem";
+  EXPECT_FALSE(ValidateConfig(c).ok());  // key missing
+  c.api.tls_key = "/k.pem";
+  EXPECT_TRUE(ValidateConfig(c).ok());
+  EXPECT_FALSE(FromArgs({"--api-listen", "0.0.0.0:8053"}).ok());
+  auto ok = FromArgs({"--api-listen", "0.0.0.0:8053", "--insecure-api"});
+  ASSERT_TRUE(ok.ok()) << ok.status().ToString();
+  EXPECT_TRUE(ok->api.insecure);
+  EXPECT_TRUE(FromArgs({"--api-listen", "[::1]:8053"}).ok());
+  setenv("BERTH_TEST_ADMIN", "admin-token-from-env", 1);
+  auto admin = FromArgs({"--admin-token-env", "BERTH_TEST_ADMIN"});
+  unsetenv("BERTH_TEST_ADMIN");
+  ASSERT_TRUE(admin.ok()) << admin.status().ToString();
+  EXPECT_TRUE(admin->auth.admin_token->Verify("admin-token-from-env"));
+  auto unset = FromArgs({"--admin-token-env", "BERTH_TEST_ADMIN"});
+  ASSERT_FALSE(unset.ok());
+  EXPECT_NE(unset.status().message().find("--admin-token-env"), std::string::npos);
 }
 
 TEST(ConfigFile, LoadsFromDiskAndNamesMissingFile) {

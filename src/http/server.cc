@@ -16,6 +16,8 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/v6_only.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/write.hpp>
@@ -62,14 +64,21 @@ struct State {
   std::atomic<uint64_t> requests{0};
 };
 
-// One connection. All its work runs on the socket's strand, so it needs no locks.
-template <class Protocol>
-class Session : public SessionBase, public std::enable_shared_from_this<Session<Protocol>> {
- public:
-  using Stream = beast::basic_stream<Protocol>;
+namespace ssl = net::ssl;
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
 
-  Session(std::shared_ptr<State> state, typename Protocol::socket socket, std::string remote)
-      : state_(std::move(state)), stream_(std::move(socket)), remote_(std::move(remote)) {}
+// One connection. All its work runs on the socket's strand, so it needs no locks. `Stream` is
+// beast::basic_stream<tcp or unix> or a TlsStream over TCP.
+template <class Stream>
+class Session : public SessionBase, public std::enable_shared_from_this<Session<Stream>> {
+ public:
+  static constexpr bool kTls = std::is_same_v<Stream, TlsStream>;
+
+  // `tls` (the context a TlsStream is built with) is kept alive as long as the session.
+  template <class... StreamArgs>
+  Session(std::shared_ptr<State> state, std::string remote, std::shared_ptr<ssl::context> tls, StreamArgs&&... args)
+      : state_(std::move(state)), tls_(std::move(tls)), stream_(std::forward<StreamArgs>(args)...),
+        remote_(std::move(remote)) {}
 
   ~Session() override {
     std::lock_guard lock(state_->mu);
@@ -81,7 +90,18 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   void set_registration(std::list<std::weak_ptr<SessionBase>>::iterator it) { registration_ = it; }
 
   void Run() {
-    net::dispatch(stream_.get_executor(), [self = this->shared_from_this()] { self->WaitForRequest(); });
+    net::dispatch(stream_.get_executor(), [self = this->shared_from_this()] {
+      if constexpr (kTls) {
+        self->phase_ = Phase::kReadingHeader;  // a server stop closes it like a half-read header
+        self->Lowest().expires_after(self->opts().read_timeout);
+        self->stream_.async_handshake(ssl::stream_base::server, [self](error_code ec) {
+          if (ec) return self->Close();
+          self->WaitForRequest();
+        });
+      } else {
+        self->WaitForRequest();
+      }
+    });
   }
 
   void OnServerStop() override {
@@ -93,13 +113,14 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
  private:
   enum class Phase { kIdle, kReadingHeader, kInFlight, kClosing };
   const ServerOptions& opts() const { return state_->options; }
+  auto& Lowest() { return beast::get_lowest_layer(stream_); }
 
   // Waits (idle timeout) for the first byte of the next request unless one is buffered.
   void WaitForRequest() {
     if (state_->stopping_flag.load()) return Close();
     phase_ = Phase::kIdle;
     if (buffer_.size() > 0) return ReadHeader();
-    stream_.expires_after(opts().idle_timeout);
+    Lowest().expires_after(opts().idle_timeout);
     stream_.async_read_some(buffer_.prepare(4096),
                             [self = this->shared_from_this()](error_code ec, size_t n) {
                               if (ec) return self->Close();
@@ -113,7 +134,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     header_parser_.emplace();
     header_parser_->header_limit(static_cast<uint32_t>(opts().max_header_bytes));
     header_parser_->body_limit(boost::none);  // the route decides, once it is known
-    stream_.expires_after(opts().read_timeout);  // for the whole header; the body gets its own budget
+    Lowest().expires_after(opts().read_timeout);  // for the whole header; the body gets its own budget
     bhttp::async_read_header(stream_, buffer_, *header_parser_,
                              [self = this->shared_from_this()](error_code ec, size_t) { self->OnHeader(ec); });
   }
@@ -152,7 +173,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
       return SendError(413, BodyLimitMessage(), false);
     }
     if (!no_body && beast::iequals(request_.header("Expect"), "100-continue")) {
-      stream_.expires_after(opts().write_timeout);
+      Lowest().expires_after(opts().write_timeout);
       return net::async_write(stream_, net::buffer(kContinue.data(), kContinue.size()),
                               [self = this->shared_from_this()](error_code ec, size_t) {
                                 if (ec) return self->Close();
@@ -165,7 +186,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   void ReadBody() {
     body_parser_.emplace(std::move(*header_parser_));
     body_parser_->body_limit(body_limit_);
-    stream_.expires_after(body_timeout_);
+    Lowest().expires_after(body_timeout_);
     bhttp::async_read(stream_, buffer_, *body_parser_, [self = this->shared_from_this()](error_code ec, size_t) {
       if (ec) return self->OnReadError(ec);
       self->request_.body = std::move(self->body_parser_->get().body());
@@ -239,7 +260,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     res_.keep_alive(keep_alive_);
     res_.prepare_payload();
     if (is_head_) res_.body().clear();  // Content-Length stays that of the GET answer
-    stream_.expires_after(opts().write_timeout);
+    Lowest().expires_after(opts().write_timeout);
     bhttp::async_write(stream_, res_, [self = this->shared_from_this()](error_code ec, size_t) {
       if (ec) return self->Close();
       if (!self->keep_alive_ || self->state_->stopping_flag.load()) return self->Linger();
@@ -252,13 +273,14 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   void Linger() {
     phase_ = Phase::kClosing;
     error_code ignored;
-    stream_.socket().shutdown(net::socket_base::shutdown_send, ignored);
-    stream_.expires_after(kLingerTimeout);
+    Lowest().socket().shutdown(net::socket_base::shutdown_send, ignored);
+    Lowest().expires_after(kLingerTimeout);
     Drain();
   }
 
   void Drain() {
-    stream_.async_read_some(net::buffer(drain_), [self = this->shared_from_this()](error_code ec, size_t) {
+    // Raw bytes from the socket: for TLS too, what is left is only to be discarded.
+    Lowest().async_read_some(net::buffer(drain_), [self = this->shared_from_this()](error_code ec, size_t) {
       if (ec) return self->Close();
       self->Drain();
     });
@@ -267,11 +289,12 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   void Close() {
     phase_ = Phase::kClosing;
     error_code ignored;
-    stream_.socket().shutdown(net::socket_base::shutdown_both, ignored);
-    stream_.close();
+    Lowest().socket().shutdown(net::socket_base::shutdown_both, ignored);
+    Lowest().close();
   }
 
   std::shared_ptr<State> state_;
+  std::shared_ptr<ssl::context> tls_;  // declared before stream_: outlives it
   Stream stream_;
   std::string remote_;
   std::list<std::weak_ptr<SessionBase>>::iterator registration_;
@@ -308,8 +331,9 @@ class AcceptorBase {
 template <class Protocol>
 class Acceptor : public AcceptorBase, public std::enable_shared_from_this<Acceptor<Protocol>> {
  public:
-  Acceptor(net::io_context& ioc, std::shared_ptr<State> state)
-      : ioc_(ioc), state_(std::move(state)), acceptor_(net::make_strand(ioc)), retry_(acceptor_.get_executor()) {}
+  Acceptor(net::io_context& ioc, std::shared_ptr<State> state, std::shared_ptr<ssl::context> tls = nullptr)
+      : ioc_(ioc), state_(std::move(state)), tls_(std::move(tls)), acceptor_(net::make_strand(ioc)),
+        retry_(acceptor_.get_executor()) {}
 
   net::basic_socket_acceptor<Protocol>& socket() { return acceptor_; }
 
@@ -360,7 +384,14 @@ class Acceptor : public AcceptorBase, public std::enable_shared_from_this<Accept
     }
     ++state_->active;
     state_->accepted.fetch_add(1);
-    auto session = std::make_shared<Session<Protocol>>(state_, std::move(socket), std::move(remote));
+    if constexpr (std::is_same_v<Protocol, tcp>) {
+      if (tls_) return Start(lock, std::make_shared<Session<TlsStream>>(state_, std::move(remote), tls_, std::move(socket), *tls_));
+    }
+    Start(lock, std::make_shared<Session<beast::basic_stream<Protocol>>>(state_, std::move(remote), nullptr, std::move(socket)));
+  }
+
+  template <class S>
+  void Start(std::unique_lock<std::mutex>& lock, std::shared_ptr<S> session) {
     session->set_registration(state_->sessions.insert(state_->sessions.end(), session));
     lock.unlock();
     session->Run();
@@ -368,6 +399,7 @@ class Acceptor : public AcceptorBase, public std::enable_shared_from_this<Accept
 
   net::io_context& ioc_;
   std::shared_ptr<State> state_;
+  std::shared_ptr<ssl::context> tls_;  // TCP only: sessions speak TLS when set
   net::basic_socket_acceptor<Protocol> acceptor_;
   net::steady_timer retry_;
 };
@@ -393,6 +425,25 @@ std::string FormatEndpoint(const tcp::endpoint& ep) {
 
 Status ConvertError(const error_code& ec, const std::string& what) {
   return Status(Code::kIo, what + ": " + ec.message());
+}
+
+// A server context with the listener's certificate chain and key; TLS 1.2 or later only.
+Result<std::shared_ptr<ssl::context>> MakeTlsContext(const Listener& listener) {
+  if (listener.tls_cert.empty() || listener.tls_key.empty()) {
+    return InvalidArgument("TLS listener " + listener.address + " needs a certificate and a key");
+  }
+  auto ctx = std::make_shared<ssl::context>(ssl::context::tls_server);
+  ctx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
+                   ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 | ssl::context::single_dh_use);
+  error_code ec;
+  ctx->use_certificate_chain_file(listener.tls_cert, ec);
+  if (ec) return InvalidArgument("TLS certificate " + listener.tls_cert + ": " + ec.message());
+  ctx->use_private_key_file(listener.tls_key, ssl::context::pem, ec);
+  if (ec) return InvalidArgument("TLS key " + listener.tls_key + ": " + ec.message());
+  if (SSL_CTX_check_private_key(ctx->native_handle()) != 1) {
+    return InvalidArgument("TLS key " + listener.tls_key + " does not match certificate " + listener.tls_cert);
+  }
+  return ctx;
 }
 
 // Removes a socket file left by a dead server; refuses to touch a live one or a non-socket.
@@ -451,7 +502,11 @@ Status Server::Impl::Validate() const {
 
 Status Server::Impl::BindTcp(const Listener& listener) {
   ASSIGN_OR_RETURN(tcp::endpoint endpoint, ParseTcpAddress(listener.address));
-  auto acceptor = std::make_shared<Acceptor<tcp>>(ioc, state);
+  std::shared_ptr<ssl::context> tls;
+  if (listener.kind == ListenerKind::kTls) {
+    ASSIGN_OR_RETURN(tls, MakeTlsContext(listener));
+  }
+  auto acceptor = std::make_shared<Acceptor<tcp>>(ioc, state, std::move(tls));
   auto& sock = acceptor->socket();
   error_code ec;
   if (sock.open(endpoint.protocol(), ec)) return ConvertError(ec, "socket for " + listener.address);
@@ -464,7 +519,7 @@ Status Server::Impl::BindTcp(const Listener& listener) {
   }
   tcp::endpoint local = sock.local_endpoint(ec);
   if (ec) return ConvertError(ec, "local address of " + listener.address);
-  bound.push_back({ListenerKind::kTcp, FormatEndpoint(local), local.port()});
+  bound.push_back({listener.kind, FormatEndpoint(local), local.port()});
   acceptors.push_back(std::move(acceptor));
   return Status::Ok();
 }
@@ -501,7 +556,7 @@ Status Server::Impl::BindUnix(const Listener& listener) {
 
 Status Server::Impl::Bind() {
   for (const Listener& listener : state->options.listeners) {
-    Status status = listener.kind == ListenerKind::kTcp ? BindTcp(listener) : BindUnix(listener);
+    Status status = listener.kind == ListenerKind::kUnix ? BindUnix(listener) : BindTcp(listener);
     if (!status.ok()) return status;
   }
   return Status::Ok();

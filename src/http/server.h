@@ -17,15 +17,20 @@
 
 namespace berth::http {
 
-// How a listener accepts connections. TLS will be a third kind (with certificate fields).
-enum class ListenerKind { kTcp, kUnix };
+// How a listener accepts connections: plain TCP, TLS over TCP (OpenSSL, TLS 1.2+), a unix socket.
+enum class ListenerKind { kTcp, kTls, kUnix };
 
 struct Listener {
   ListenerKind kind = ListenerKind::kTcp;
   std::string address;  // "127.0.0.1:8053", "[::1]:0" (port 0: pick one); or a socket path
+  std::string tls_cert;  // kTls: PEM certificate chain file
+  std::string tls_key;   // kTls: PEM private key file
 
-  static Listener Tcp(std::string address) { return {ListenerKind::kTcp, std::move(address)}; }
-  static Listener Unix(std::string path) { return {ListenerKind::kUnix, std::move(path)}; }
+  static Listener Tcp(std::string address) { return {ListenerKind::kTcp, std::move(address), {}, {}}; }
+  static Listener Tls(std::string address, std::string cert, std::string key) {
+    return {ListenerKind::kTls, std::move(address), std::move(cert), std::move(key)};
+  }
+  static Listener Unix(std::string path) { return {ListenerKind::kUnix, std::move(path), {}, {}}; }
 };
 
 struct ServerOptions {
@@ -63,7 +68,7 @@ class Server {
   Server& operator=(const Server&) = delete;
 
   // Binds every listener, then starts the io threads. InvalidArgument for a bad address or
-  // option; Io when a bind/listen fails (e.g. address in use); AlreadyExists when a unix
+  // option, or a TLS certificate/key that cannot be loaded (naming the file); Io when a bind/listen fails (e.g. address in use); AlreadyExists when a unix
   // socket path is held by a live server or is not a socket; FailedPrecondition when
   // called twice. On error nothing keeps listening.
   Status Start();

@@ -157,6 +157,43 @@ TEST_F(ServerTest, CurlOverTcpAndUnixSocket) {
   EXPECT_EQ(out, "413");
 }
 
+TEST_F(ServerTest, TlsListenerServesHttpsAndRefusesPlainText) {
+  std::string cert = dir_.path() + "/cert.pem", key = dir_.path() + "/key.pem";
+  RunCommand("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 -subj /CN=localhost "
+             "-addext subjectAltName=IP:127.0.0.1 -keyout " + key + " -out " + cert + " 2>&1");
+  ServerOptions options;
+  options.listeners = {Listener::Tls("127.0.0.1:0", cert, key)};
+  StartServer(options);
+  EXPECT_EQ(server_->listeners()[0].kind, ListenerKind::kTls);
+  std::string https = "https://127.0.0.1:" + std::to_string(port_);
+  std::string out = RunCommand("curl -sS --max-time 10 --cacert " + cert + " '" + https + "/echo/tls'");
+  nlohmann::json j = nlohmann::json::parse(out, nullptr, false);
+  EXPECT_EQ(j["name"], "tls") << out;
+  EXPECT_EQ(j["remote"], "127.0.0.1");
+  // Two requests on one TLS connection.
+  out = RunCommand("curl -sS --max-time 10 --cacert " + cert + " -o /dev/null -w '%{http_code} %{num_connects}\\n' '" +
+                   https + "/echo/1' '" + https + "/echo/2' -o /dev/null");
+  EXPECT_EQ(out, "200 1\n200 0\n");
+  // Plain HTTP to the TLS port gets no HTTP answer.
+  out = RunCommand("curl -sS --max-time 5 -o /dev/null -w '%{http_code}' 'http://127.0.0.1:" + std::to_string(port_) +
+                   "/echo/x' 2>/dev/null");
+  EXPECT_NE(out, "200");
+}
+
+TEST(ServerTls, BadCertificateOrKeyFailsStart) {
+  TempDir dir;
+  std::ofstream(dir.path() + "/junk.pem") << "not a certificate";
+  for (auto [cert, key] : {std::pair<std::string, std::string>{dir.path() + "/none.pem", dir.path() + "/none.pem"},
+                           {dir.path() + "/junk.pem", dir.path() + "/junk.pem"}}) {
+    ServerOptions options;
+    options.listeners = {Listener::Tls("127.0.0.1:0", cert, key)};
+    Server server(Router{}, options);
+    Status s = server.Start();
+    EXPECT_EQ(s.code(), Code::kInvalidArgument) << s.ToString();
+    EXPECT_NE(s.message().find(cert), std::string::npos) << s.ToString();
+  }
+}
+
 TEST_F(ServerTest, KeepAliveReusesOneConnection) {
   StartServer();
   Client client(Url());

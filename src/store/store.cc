@@ -58,11 +58,23 @@ constexpr const char* kMigrationV1[] = {
          rdata      BLOB NOT NULL))",
     "CREATE INDEX zone_change_records_change ON zone_change_records(change_id)",
 };
+// Version 2: credentials managed at runtime through the admin API (tokens, users, TSIG keys).
+constexpr const char* kMigrationV2[] = {
+    R"(CREATE TABLE credentials(
+         kind       TEXT NOT NULL CHECK (kind IN ('token', 'user', 'tsig_key')),
+         name       TEXT NOT NULL,
+         secret     TEXT NOT NULL,
+         algorithm  TEXT NOT NULL DEFAULT '',
+         scope      TEXT NOT NULL,
+         created_at INTEGER NOT NULL,
+         PRIMARY KEY (kind, name)))",
+};
 struct Migration {
   const char* const* statements;
   size_t count;
 };
-constexpr Migration kMigrations[] = {{kMigrationV1, std::size(kMigrationV1)}};
+constexpr Migration kMigrations[] = {{kMigrationV1, std::size(kMigrationV1)},
+                                     {kMigrationV2, std::size(kMigrationV2)}};
 static_assert(std::size(kMigrations) == Store::kSchemaVersion);
 
 // ---- Statements (all prepared and cached per connection by address) ------------------------
@@ -82,6 +94,11 @@ constexpr char kInsertRecord[] =
     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
 constexpr char kSelectRecords[] =
     "SELECT id, owner_wire, type, class, ttl, rdata FROM records WHERE zone_id = ?1 ORDER BY id";
+// Everything older than the newest ?2 entries (the subquery is NULL, deleting nothing, when
+// there are no more than ?2).
+constexpr char kTrimJournal[] =
+    "DELETE FROM zone_changes WHERE zone_id = ?1 AND id <= "
+    "(SELECT id FROM zone_changes WHERE zone_id = ?1 ORDER BY id DESC LIMIT 1 OFFSET ?2)";
 constexpr char kDeleteRecordById[] = "DELETE FROM records WHERE id = ?1";
 constexpr char kDeleteRecord[] =
     "DELETE FROM records WHERE zone_id = ?1 AND name = ?2 AND type = ?3 AND class = ?4 "
@@ -99,6 +116,12 @@ constexpr char kSelectChangeRecords[] =
     "SELECT r.change_id, r.op, r.owner_wire, r.type, r.class, r.ttl, r.rdata "
     "FROM zone_change_records r JOIN zone_changes c ON r.change_id = c.id "
     "WHERE c.zone_id = ?1 ORDER BY r.id";
+constexpr char kSelectCredentials[] =
+    "SELECT kind, name, secret, algorithm, scope, created_at FROM credentials ORDER BY kind, name";
+constexpr char kInsertCredential[] =
+    "INSERT INTO credentials(kind, name, secret, algorithm, scope, created_at) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+constexpr char kDeleteCredential[] = "DELETE FROM credentials WHERE kind = ?1 AND name = ?2";
 constexpr char kSelectVersion[] = "SELECT max(version) FROM schema_version";
 constexpr char kInsertVersion[] = "INSERT INTO schema_version(version) VALUES (?1)";
 
@@ -209,6 +232,9 @@ class Connection {
     }
     RETURN_IF_ERROR(conn->Exec("PRAGMA synchronous=FULL"));
     RETURN_IF_ERROR(conn->Exec("PRAGMA foreign_keys=ON"));
+    // Each change of a group commit is a savepoint; its undo journal is scratch, so keep it
+    // (and temp tables) in memory instead of writing every touched page to a temp file.
+    RETURN_IF_ERROR(conn->Exec("PRAGMA temp_store=MEMORY"));
     return conn;
   }
 
@@ -257,6 +283,7 @@ class Connection {
                                    ")");
   }
   int64_t LastInsertId() const { return sqlite3_last_insert_rowid(db_); }
+  sqlite3* handle() const { return db_; }
 
  private:
   Connection(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
@@ -437,9 +464,10 @@ std::string RecordKey(const dns::Record& r) {
   return key;
 }
 
-// One change inside the caller's transaction; on error the caller rolls back.
-Result<uint32_t> ApplyOne(Connection& conn, const Change& change) {
-  ASSIGN_OR_RETURN(ZoneInfo zone, RequireZone(conn, change.zone));
+// One change inside the caller's transaction, against `zone` as cached for the batch (its
+// serial moves with each change; the zones row is updated once per batch). On error the
+// caller rolls back.
+Result<uint32_t> ApplyOne(Connection& conn, ZoneInfo& zone, const Change& change) {
   RETURN_IF_ERROR(ValidateRecords(zone.name, change.remove));
   RETURN_IF_ERROR(ValidateRecords(zone.name, change.add));
   std::vector<dns::Record> removed;
@@ -460,11 +488,48 @@ Result<uint32_t> ApplyOne(Connection& conn, const Change& change) {
   }
   for (const auto& r : change.add) RETURN_IF_ERROR(InsertRecord(conn, zone.id, r));
   RETURN_IF_ERROR(Journal(conn, zone.id, zone.serial, change.new_serial, removed, change.add));
-  ASSIGN_OR_RETURN(Stmt s, conn.Prepare(kUpdateSerial));
-  s.Int(1, zone.id).Int(2, change.new_serial).Int(3, NowSeconds());
-  RETURN_IF_ERROR(s.Run());
+  zone.serial = change.new_serial;
   return change.new_serial;
 }
+
+// The batch's zones, looked up once each; their serials written back once at the end.
+class BatchZones {
+ public:
+  explicit BatchZones(Connection& conn) : conn_(conn) {}
+  Result<ZoneInfo*> Get(const dns::Name& name) {
+    std::string key = NameKey(name);
+    auto it = zones_.find(key);
+    if (it == zones_.end()) {
+      ASSIGN_OR_RETURN(ZoneInfo z, RequireZone(conn_, name));
+      it = zones_.emplace(std::move(key), Entry{std::move(z), 0}).first;
+      it->second.first_serial = it->second.info.serial;
+    }
+    return &it->second.info;
+  }
+  // Writes each changed zone's serial and trims its journal to the newest `journal_keep`
+  // entries (0: keep all).
+  Status Finish(size_t journal_keep) {
+    for (auto& [key, e] : zones_) {
+      if (e.info.serial == e.first_serial) continue;
+      ASSIGN_OR_RETURN(Stmt s, conn_.Prepare(kUpdateSerial));
+      s.Int(1, e.info.id).Int(2, e.info.serial).Int(3, NowSeconds());
+      RETURN_IF_ERROR(s.Run());
+      if (journal_keep == 0) continue;
+      ASSIGN_OR_RETURN(Stmt t, conn_.Prepare(kTrimJournal));
+      t.Int(1, e.info.id).Int(2, static_cast<int64_t>(journal_keep));
+      RETURN_IF_ERROR(t.Run());
+    }
+    return Status::Ok();
+  }
+
+ private:
+  struct Entry {
+    ZoneInfo info;
+    uint32_t first_serial;
+  };
+  Connection& conn_;
+  std::map<std::string, Entry> zones_;
+};
 
 }  // namespace
 
@@ -598,6 +663,20 @@ Status Store::DeleteZone(const dns::Name& zone) {
   return tx.Commit();
 }
 
+Result<size_t> Store::TrimJournal(const dns::Name& zone, size_t keep) {
+  std::lock_guard lock(write_mu_);
+  Connection& conn = *writer_;
+  ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(conn, /*write=*/true));
+  ASSIGN_OR_RETURN(ZoneInfo info, RequireZone(conn, zone));
+  // Records of a change go with it (ON DELETE CASCADE).
+  ASSIGN_OR_RETURN(Stmt s, conn.Prepare(kTrimJournal));
+  s.Int(1, info.id).Int(2, static_cast<int64_t>(keep));
+  RETURN_IF_ERROR(s.Run());
+  size_t removed = static_cast<size_t>(sqlite3_changes(conn.handle()));
+  RETURN_IF_ERROR(tx.Commit());
+  return removed;
+}
+
 Result<std::vector<dns::Record>> Store::ZoneRecords(const dns::Name& zone) {
   ASSIGN_OR_RETURN(ReaderLease conn, AcquireReader());
   // One read transaction: the zone row and its records come from the same snapshot.
@@ -686,19 +765,48 @@ Result<uint32_t> Store::ApplyChange(const dns::Name& zone, const std::vector<dns
   return std::move(results.front());
 }
 
-Result<std::vector<Result<uint32_t>>> Store::ApplyChanges(std::span<const Change> changes) {
+Result<std::vector<Result<uint32_t>>> Store::ApplyChanges(std::span<const Change> changes,
+                                                          size_t journal_keep) {
   std::lock_guard lock(write_mu_);
   Connection& conn = *writer_;
+  // Fast path: the whole batch in one transaction without savepoints (callers validate their
+  // changes, so failures are rare). Any failure rolls it all back and the slow path below
+  // isolates the failing changes.
+  {
+    ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(conn, /*write=*/true));
+    BatchZones zones(conn);
+    std::vector<Result<uint32_t>> results;
+    results.reserve(changes.size());
+    bool failed = false;
+    for (const Change& change : changes) {
+      auto zone = zones.Get(change.zone);
+      Result<uint32_t> r = zone.ok() ? ApplyOne(conn, **zone, change) : Result<uint32_t>(zone.status());
+      if (!r.ok()) {
+        if (r.status().code() == Code::kIo || r.status().code() == Code::kResourceExhausted) return r.status();
+        failed = true;
+        break;
+      }
+      results.push_back(std::move(r));
+    }
+    if (!failed) {
+      RETURN_IF_ERROR(zones.Finish(journal_keep));
+      RETURN_IF_ERROR(tx.Commit());
+      return results;
+    }
+  }  // rolled back
   ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(conn, /*write=*/true));
+  BatchZones zones(conn);
   std::vector<Result<uint32_t>> results;
   results.reserve(changes.size());
   for (const Change& change : changes) {
     RETURN_IF_ERROR(conn.Exec("SAVEPOINT change"));
-    Result<uint32_t> r = ApplyOne(conn, change);
+    auto zone = zones.Get(change.zone);
+    Result<uint32_t> r = zone.ok() ? ApplyOne(conn, **zone, change) : Result<uint32_t>(zone.status());
     if (r.ok()) {
       RETURN_IF_ERROR(conn.Exec("RELEASE change"));
     } else {
-      // Undo this change only; the others in the batch still commit.
+      // Undo this change only; the others in the batch still commit. (ApplyOne moves the
+      // cached serial only once it succeeded.)
       RETURN_IF_ERROR(conn.Exec("ROLLBACK TO change"));
       RETURN_IF_ERROR(conn.Exec("RELEASE change"));
       if (r.status().code() == Code::kIo || r.status().code() == Code::kResourceExhausted) {
@@ -707,6 +815,7 @@ Result<std::vector<Result<uint32_t>>> Store::ApplyChanges(std::span<const Change
     }
     results.push_back(std::move(r));
   }
+  RETURN_IF_ERROR(zones.Finish(journal_keep));
   RETURN_IF_ERROR(tx.Commit());
   return results;
 }
@@ -741,6 +850,43 @@ Result<std::vector<JournalEntry>> Store::ZoneJournal(const dns::Name& zone) {
     return Status::Ok();
   }));
   return entries;
+}
+
+// ---- Credentials ------------------------------------------------------------------------------
+
+Result<std::vector<StoredCredential>> Store::ListCredentials() {
+  ASSIGN_OR_RETURN(ReaderLease conn, AcquireReader());
+  ASSIGN_OR_RETURN(Stmt s, (*conn).Prepare(kSelectCredentials));
+  std::vector<StoredCredential> out;
+  RETURN_IF_ERROR(ForEachRow(s, [&]() -> Status {
+    out.push_back({s.ColText(0), s.ColText(1), s.ColText(2), s.ColText(3), s.ColText(4), s.ColInt(5)});
+    return Status::Ok();
+  }));
+  return out;
+}
+
+Status Store::PutCredential(const StoredCredential& c) {
+  if (c.kind != "token" && c.kind != "user" && c.kind != "tsig_key") {
+    return InvalidArgument("unknown credential kind '" + c.kind + "'");
+  }
+  std::lock_guard lock(write_mu_);
+  ASSIGN_OR_RETURN(Stmt s, writer_->Prepare(kInsertCredential));
+  s.Text(1, c.kind).Text(2, c.name).Text(3, c.secret).Text(4, c.algorithm).Text(5, c.scope);
+  s.Int(6, c.created_at ? c.created_at : NowSeconds());
+  Status st = s.Run();
+  if (st.code() == Code::kAlreadyExists) return AlreadyExists(c.kind + " '" + c.name + "' already exists");
+  return st;
+}
+
+Status Store::DeleteCredential(std::string_view kind, std::string_view name) {
+  std::lock_guard lock(write_mu_);
+  ASSIGN_OR_RETURN(Stmt s, writer_->Prepare(kDeleteCredential));
+  s.Text(1, kind).Text(2, name);
+  RETURN_IF_ERROR(s.Run());
+  if (sqlite3_changes(writer_->handle()) == 0) {
+    return NotFound(std::string(kind) + " '" + std::string(name) + "' does not exist");
+  }
+  return Status::Ok();
 }
 
 }  // namespace berth::store

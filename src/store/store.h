@@ -51,12 +51,22 @@ struct JournalEntry {
   std::vector<dns::Record> added;
 };
 
+// A credential created through the admin API (src/auth owns the meaning of the fields).
+struct StoredCredential {
+  std::string kind;       // "token", "user" or "tsig_key"
+  std::string name;
+  std::string secret;     // token: "sha256:<hex>"; user: a crypt(3) hash; tsig_key: base64
+  std::string algorithm;  // tsig_key only, e.g. "hmac-sha256"
+  std::string scope;      // JSON array of scope rules
+  int64_t created_at = 0; // Unix seconds; 0 = now when stored
+};
+
 class Connection;
 
 class Store {
  public:
   // The current on-disk schema version (see docs/state-schema.md).
-  static constexpr int kSchemaVersion = 1;
+  static constexpr int kSchemaVersion = 2;
 
   // Opens or creates <state_dir>/berth.db (creating state_dir with mode 0750) and migrates the
   // schema forward. Errors name the path: kIo (cannot create/open/write, not a database),
@@ -94,11 +104,24 @@ class Store {
   Result<uint32_t> ApplyChange(const dns::Name& zone, const std::vector<dns::Record>& remove,
                                const std::vector<dns::Record>& add, uint32_t new_serial);
   // Applies several changes in ONE transaction and one fsync (group commit). Each change is
-  // all-or-nothing on its own (a savepoint): the result at index i is change i's new serial or
-  // its error, and failed changes leave no trace. A database error fails the whole batch.
-  Result<std::vector<Result<uint32_t>>> ApplyChanges(std::span<const Change> changes);
+  // all-or-nothing on its own: the result at index i is change i's new serial or its error,
+  // and failed changes leave no trace. A database error fails the whole batch. With
+  // journal_keep > 0, the journals of the changed zones are trimmed to their newest
+  // journal_keep entries in the same transaction.
+  Result<std::vector<Result<uint32_t>>> ApplyChanges(std::span<const Change> changes, size_t journal_keep = 0);
   // The zone's change journal, oldest first (what IXFR will serve). kNotFound.
   Result<std::vector<JournalEntry>> ZoneJournal(const dns::Name& zone);
+  // Drops all but the newest `keep` journal entries of the zone (IXFR then falls back to AXFR
+  // for older serials). Returns how many went. kNotFound.
+  Result<size_t> TrimJournal(const dns::Name& zone, size_t keep);
+
+  // Runtime credentials, ordered by kind then name. kIo.
+  Result<std::vector<StoredCredential>> ListCredentials();
+  // Stores a new credential (durable when it returns). kAlreadyExists for a taken
+  // (kind, name); kInvalidArgument for an unknown kind.
+  Status PutCredential(const StoredCredential& credential);
+  // kNotFound when there is no such credential.
+  Status DeleteCredential(std::string_view kind, std::string_view name);
 
  private:
   class ReaderLease;

@@ -177,6 +177,43 @@ TEST_F(StoreTest, ApplyChangeJournalsWhatWasStored) {
   EXPECT_EQ(e.added, std::vector<Record>{A("h2.a.test.", 9)});
 }
 
+TEST_F(StoreTest, TrimJournalKeepsTheNewestEntries) {
+  auto store = OpenStore();
+  ASSERT_TRUE(store->CreateZone(N("a.test."), ZoneSource::kStore, {Soa("a.test.", 1)}).ok());
+  for (uint32_t i = 0; i < 5; ++i)
+    ASSERT_TRUE(store->ApplyChange(N("a.test."), {}, {A("h.a.test.", static_cast<uint8_t>(i + 1))}, i + 2).ok());
+  auto trimmed = store->TrimJournal(N("a.test."), 2);
+  ASSERT_TRUE(trimmed.ok());
+  EXPECT_EQ(*trimmed, 3u);
+  auto journal = store->ZoneJournal(N("a.test."));
+  ASSERT_EQ(journal->size(), 2u);
+  EXPECT_EQ((*journal)[0].old_serial, 4u);
+  EXPECT_EQ((*journal)[1].new_serial, 6u);
+  EXPECT_EQ((*journal)[1].added.size(), 1u);
+  EXPECT_EQ(store->TrimJournal(N("nope."), 2).status().code(), Code::kNotFound);
+}
+
+TEST_F(StoreTest, CredentialsPersistAndRefuseDuplicates) {
+  {
+    auto store = OpenStore();
+    ASSERT_TRUE(store->PutCredential({"token", "a", "sha256:00", "", "[]", 0}).ok());
+    ASSERT_TRUE(store->PutCredential({"tsig_key", "k.", "c2VjcmV0", "hmac-sha256.", "[]", 7}).ok());
+    EXPECT_EQ(store->PutCredential({"token", "a", "sha256:11", "", "[]", 0}).code(), Code::kAlreadyExists);
+    EXPECT_EQ(store->PutCredential({"bogus", "a", "x", "", "[]", 0}).code(), Code::kInvalidArgument);
+  }
+  auto store = OpenStore();
+  auto all = store->ListCredentials();
+  ASSERT_TRUE(all.ok());
+  ASSERT_EQ(all->size(), 2u);
+  EXPECT_EQ((*all)[0].kind, "token");
+  EXPECT_GT((*all)[0].created_at, 0);
+  EXPECT_EQ((*all)[1].algorithm, "hmac-sha256.");
+  EXPECT_EQ((*all)[1].created_at, 7);
+  EXPECT_TRUE(store->DeleteCredential("token", "a").ok());
+  EXPECT_EQ(store->DeleteCredential("token", "a").code(), Code::kNotFound);
+  EXPECT_EQ(store->ListCredentials()->size(), 1u);
+}
+
 TEST_F(StoreTest, FailedChangeIsAllOrNothing) {
   auto store = OpenStore();
   std::vector<Record> initial = {Soa("a.test.", 1), A("x.a.test.", 1), A("y.a.test.", 2)};
