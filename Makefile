@@ -28,6 +28,7 @@ fuzz: deps-test
 
 bench: deps-test build
 	bash bench/dns_auth.sh
+	bash bench/dns_update.sh
 
 clean:
 	rm -rf $(BUILD) build-fuzz

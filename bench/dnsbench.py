@@ -4,6 +4,7 @@
   dnsbench.py auth   [--berthd PATH] [--seconds 10] [--rounds 3] [--servers berthd,knot,dnsmasq]
   dnsbench.py cache  [--berthd PATH] [--seconds 10] [--rounds 3] [--servers berthd,unbound]
   dnsbench.py memory [--berthd PATH] [--records 1000000] [--servers berthd,knot]
+  dnsbench.py update [--berthd PATH] [--seconds 10] [--rounds 3] [--servers berthd,knot]
 
 Method (see docs/benchmarks.md): every server runs pinned to core 0 with one worker, dnsperf
 pinned to core 1. Per server and protocol: qps at saturation (dnsperf -c 4 -q 200) and server
@@ -332,9 +333,174 @@ def cmd_memory(a):
     print("\n".join(out), flush=True)
 
 
+# ---------------------------------------------------------------------------------------------
+# durable dynamic updates (RFC 2136 + TSIG)
+
+UPD_KEY = "bench-key."
+UPD_SECRET = "YmVuY2gta2V5LXNlY3JldC1mb3ItYmVydGgtdXBkYXRlcy0xMjM0NTY3OA=="
+
+
+def make_updates(d, origin, hosts, n):
+    """dnsperf -u input: n UPDATEs, each moving one of `hosts` names to a new address (a host
+    whose address changed: delete its A RRset, add the new A)."""
+    path = os.path.join(d, "updates.txt")
+    rnd = random.Random(7)
+    with open(path, "w") as f:
+        for i in range(n):
+            h = rnd.randrange(hosts)
+            f.write("%s\ndelete h%d.%s A\nadd h%d.%s 60 A 10.%d.%d.%d\nsend\n"
+                    % (origin, h, origin, h, origin, rnd.randrange(256), rnd.randrange(256),
+                       rnd.randrange(1, 255)))
+    return path
+
+
+class KnotUpdates:
+    """knotd accepting TSIG-signed updates for one zone, durably (journal in robust mode, the
+    default: each change is committed to LMDB with fsync before the answer)."""
+
+    def __init__(self, zone, origin, cpu):
+        self.dir = H.tmpdir("berth-knotupd-")
+        self.port = H.free_port()
+        dst = os.path.join(self.dir, "zone")
+        subprocess.run(["cp", zone, dst], check=True)
+        conf = ("server:\n    rundir: \"%(d)s\"\n    listen: 127.0.0.1@%(p)d\n"
+                "    udp-workers: 1\n    tcp-workers: 1\n    background-workers: 1\n"
+                "key:\n  - id: %(k)s\n    algorithm: hmac-sha256\n    secret: %(s)s\n"
+                "acl:\n  - id: upd\n    key: %(k)s\n    action: update\n"
+                "database:\n    storage: \"%(d)s\"\n    journal-db-mode: robust\n"
+                "log:\n  - target: stderr\n    any: warning\n"
+                "zone:\n  - domain: %(o)s\n    file: \"%(z)s\"\n    storage: \"%(d)s\"\n"
+                "    acl: upd\n    zonefile-sync: -1\n    zonefile-load: whole\n"
+                "    journal-content: changes\n    serial-policy: increment\n"
+                % {"d": self.dir, "p": self.port, "k": UPD_KEY, "s": UPD_SECRET, "o": origin,
+                   "z": dst})
+        cpath = os.path.join(self.dir, "knot.conf")
+        with open(cpath, "w") as f:
+            f.write(conf)
+        self.proc = H.Proc("knotd", [H.KNOTD, "-c", cpath], os.path.join(self.dir, "knotd.log"),
+                           cpu=cpu)
+        self.pid = self.proc.pid
+        H.wait_dns(self.port, origin, "SOA", proc=self.proc)
+
+    def stop(self):
+        return self.proc.stop()
+
+
+def change_to_served_ms(port, origin, n, use_api=None):
+    """Latency from sending a change (RFC 2136 over UDP, or the API's POST /api/v1/update when
+    use_api=(api_port, token)) until a DNS query sees the new address, and from the change's
+    acknowledgement until then; p50/p99 of each in ms, and how often the first query after the
+    acknowledgement already saw the change."""
+    import json
+    import http.client
+    import dns.query
+    import dns.tsigkeyring
+    import dns.update
+    keyring = dns.tsigkeyring.from_text({UPD_KEY: ("hmac-sha256", UPD_SECRET)})
+    lat, after, first = [], [], 0
+    for i in range(n):
+        addr = "10.250.%d.%d" % (i // 250, i % 250 + 1)
+        t0 = time.perf_counter()
+        if use_api:
+            c = http.client.HTTPConnection("127.0.0.1", use_api[0], timeout=5)
+            body = json.dumps({"name": "lat.%s" % origin, "type": "A", "content": addr, "ttl": 60})
+            c.request("POST", "/api/v1/update", body, {"Authorization": "Bearer " + use_api[1],
+                                                         "Content-Type": "application/json"})
+            r = c.getresponse()
+            r.read()
+            c.close()
+            if r.status >= 300:
+                log("API update failed: %d" % r.status)
+                return None
+        else:
+            u = dns.update.UpdateMessage(origin, keyring=keyring, keyname=UPD_KEY,
+                                         keyalgorithm="hmac-sha256")
+            u.replace("lat", 60, "A", addr)
+            dns.query.udp(u, "127.0.0.1", port=port, timeout=5)
+        t_ack = time.perf_counter()
+        deadline = t0 + 5
+        tries = 0
+        while time.perf_counter() < deadline:
+            tries += 1
+            m = H.query(port, "lat.%s" % origin, "A")
+            if any(addr in rr.to_text() for rrset in m.answer for rr in rrset):
+                break
+        now = time.perf_counter()
+        lat.append((now - t0) * 1000)
+        after.append((now - t_ack) * 1000)
+        first += tries == 1
+    lat.sort()
+    after.sort()
+    p = lambda v, q: v[min(len(v) - 1, int(len(v) * q))]
+    return p(lat, 0.5), p(lat, 0.99), p(after, 0.5), p(after, 0.99), 100.0 * first / n
+
+
+def cmd_update(a):
+    d = H.tmpdir("berth-bench-")
+    origin = "upd.test."
+    zone = make_auth_zone(d, origin, n_a=1000, n_aaaa=0)
+    ufile = make_updates(d, origin, 1000, 400000)
+    kinds = want_berthd(a, a.servers.split(",") if a.servers else ["berthd", "knot"])
+    token = H.ADMIN_TOKEN  # the harness starts berthd with this admin token
+    servers = []
+    for k in kinds:
+        if k == "knot":
+            servers.append((k, KnotUpdates(zone, origin, SERVER_CPU)))
+        else:
+            cfg = ("auth:\n  tsig_keys:\n    - name: %s\n"
+                   "      algorithm: hmac-sha256\n      secret: \"%s\"\n"
+                   "      scope: [{zone: %s, names: [\"*\"], access: write}]\n"
+                   % (UPD_KEY, UPD_SECRET, origin))
+            servers.append((k, H.Berthd(a.berthd, {origin: zone}, cpu=SERVER_CPU,
+                                        args=["--dns-workers", "1"], extra_config=cfg)))
+    for k, s in servers:
+        log("%s on 127.0.0.1:%d pid %d (core %d)" % (k, s.port, s.pid, SERVER_CPU))
+    res = {k: [] for k in kinds}
+    for r in range(a.rounds):
+        for k, s in servers:
+            c0 = cpu_seconds(s.pid)
+            argv = ["taskset", "-c", str(LOADGEN_CPU), DNSPERF, "-u", "-s", "127.0.0.1", "-p",
+                    str(s.port), "-d", ufile, "-c", "4", "-q", "200", "-t", "5",
+                    "-l", str(a.seconds), "-y", "hmac-sha256:%s:%s" % (UPD_KEY, UPD_SECRET)]
+            out = subprocess.run(argv, capture_output=True, text=True, timeout=a.seconds + 60).stdout
+            time.sleep(0.3)
+            c1 = cpu_seconds(s.pid)
+            p = parse_dnsperf(out.replace("Updates", "Queries"))
+            done = p["completed"] or 0
+            p["cpu_us"] = (c1 - c0) / done * 1e6 if done else float("nan")
+            log("round %d %s: %.0f updates/s, %s completed, %s NOERROR, %.1f us CPU/update"
+                % (r + 1, k, p["qps"] or 0, p["completed"], p["noerror"], p["cpu_us"]))
+            if p["noerror"] != p["completed"]:
+                log("  (not every update succeeded:\n%s)" % out[-800:])
+            res[k].append(p)
+    check_alive(servers)
+    out = ["", "## Durable signed updates (RFC 2136 + TSIG hmac-sha256, 1000 hosts moving; "
+           "medians of %d alternating runs, %ds each, dnsperf -u -c 4 -q 200)" % (a.rounds, a.seconds), "",
+           "| server | updates/s | server CPU µs/update | vs knot (updates/s) |", "|---|---|---|---|"]
+    base = med([p["qps"] or 0 for p in res["knot"]]) if "knot" in res else None
+    for k in kinds:
+        q = med([p["qps"] or 0 for p in res[k]])
+        cpu = med([p["cpu_us"] for p in res[k]])
+        out.append("| %s | %.0f | %.1f | %s |" % (k, q, cpu, "%.2fx" % (q / base) if base else "-"))
+    out += ["", "## Change to served answer (500 sequential changes; ms; the change includes "
+            "its fsync)", "",
+            "| server | door | send→served p50 | p99 | ack→served p50 | p99 | served at first "
+            "query after ack |", "|---|---|---|---|---|---|---|"]
+    row = "| %s | %s | %.2f | %.2f | %.3f | %.3f | %.0f%% |"
+    for k, s in servers:
+        r = change_to_served_ms(s.port, origin, 500)
+        if r:
+            out.append(row % ((k, "RFC 2136 UDP") + r))
+        if k == "berthd":
+            r = change_to_served_ms(s.port, origin, 500, use_api=(s.api_port, token))
+            if r:
+                out.append(row % ((k, "POST /api/v1/update") + r))
+    print("\n".join(out), flush=True)
+
+
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("mode", choices=["auth", "cache", "memory"])
+    ap.add_argument("mode", choices=["auth", "cache", "memory", "update"])
     ap.add_argument("--berthd", default=os.environ.get("BERTHD", DEFAULT_BERTHD))
     ap.add_argument("--servers", default=None, help="comma list, default per mode")
     ap.add_argument("--seconds", type=int, default=10)
@@ -347,7 +513,7 @@ def main():
     if os.cpu_count() < 2:
         log("needs 2 cores (server on core 0, dnsperf on core 1)")
         sys.exit(1)
-    {"auth": cmd_auth, "cache": cmd_cache, "memory": cmd_memory}[a.mode](a)
+    {"auth": cmd_auth, "cache": cmd_cache, "memory": cmd_memory, "update": cmd_update}[a.mode](a)
 
 
 if __name__ == "__main__":

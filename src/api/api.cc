@@ -7,6 +7,9 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "api/access.h"
+#include "api/write_routes.h"
+#include "api/zone_json.h"
 #include "dns/query/query.h"
 #include "dns/wire/message.h"
 #include "dns/zonefile/rdata_text.h"
@@ -17,57 +20,6 @@ namespace berth::api {
 namespace {
 
 using nlohmann::json;
-
-// Zone names in URLs may omit the final dot ("internal" == "internal.").
-Result<dns::Name> ZoneParam(const http::Request& req) {
-  auto it = req.params.find("zone");
-  std::string text = it == req.params.end() ? "" : it->second;
-  if (!text.empty() && text.back() != '.') text += '.';
-  auto name = dns::Name::FromText(text);
-  if (!name.ok()) return InvalidArgument("bad zone name '" + it->second + "': " + name.status().message());
-  return name;
-}
-
-
-json RecordJson(const dns::Record& r) {
-  return {{"name", r.name.ToText()},
-          {"type", dns::TypeToText(r.type)},
-          {"ttl", r.ttl},
-          {"content", dns::RdataToText(r.type, r.rdata)}};
-}
-
-// PowerDNS rrsets: records grouped by (name, type), in the zone's canonical order.
-json RRsetsJson(const std::vector<dns::Record>& records) {
-  json out = json::array();
-  std::map<std::pair<std::string, uint16_t>, size_t> index;
-  for (const auto& r : records) {
-    auto key = std::make_pair(r.name.Lowercased().ToText(), r.type);
-    auto [it, fresh] = index.try_emplace(key, out.size());
-    if (fresh) {
-      out.push_back({{"name", r.name.ToText()},
-                     {"type", dns::TypeToText(r.type)},
-                     {"ttl", r.ttl},
-                     {"records", json::array()},
-                     {"comments", json::array()}});
-    }
-    out[it->second]["records"].push_back({{"content", dns::RdataToText(r.type, r.rdata)}, {"disabled", false}});
-  }
-  return out;
-}
-
-json ZoneJson(const daemon::ZoneState& z) {
-  std::string name = z.name.ToText();
-  return {{"id", name},
-          {"name", name},
-          {"kind", "Native"},
-          {"serial", z.serial},
-          {"url", "/api/v1/zones/" + name},
-          {"source", z.source},
-          {"file", z.file},
-          {"serving", z.serving},
-          {"records", z.records},
-          {"last_error", z.last_error}};
-}
 
 std::string MetricsText(const ApiContext& ctx) {
   std::string out = ctx.dns_metrics->Render();
@@ -179,7 +131,7 @@ http::Response Query(const ApiContext& ctx, const http::Request& req) {
 }  // namespace
 
 Status RegisterRoutes(http::Router& router, ApiContext ctx) {
-  auto c = std::make_shared<ApiContext>(ctx);
+  auto c = std::make_shared<const ApiContext>(std::move(ctx));
   RETURN_IF_ERROR(router.Add("GET", "/healthz", [](const http::Request&) { return http::Response::Text(200, "ok\n"); }));
   RETURN_IF_ERROR(router.Add("GET", "/readyz", [c](const http::Request&) {
     json zones = json::array();
@@ -192,40 +144,54 @@ Status RegisterRoutes(http::Router& router, ApiContext ctx) {
     r.content_type = "text/plain; version=0.0.4; charset=utf-8";
     return r;
   }));
-  auto list = [c](const http::Request&) {
-    json out = json::array();
-    for (const auto& z : c->zones->states()) out.push_back(ZoneJson(z));
-    return http::Response::Json(200, out);
+  const auth::AuthPolicy* policy = c->auth;
+  // Zones a caller may not read answer 404, as if they did not exist (no probing of names).
+  auto not_found = [](const dns::Name& name) { return http::JsonError(404, "zone " + name.ToText() + " not found"); };
+  // The records of a zone the caller may see: outside its names/types they are left out.
+  auto visible_records = [c](const auth::Principal& who, const dns::Name& zone, std::vector<dns::Record> records) {
+    if (!who.is_admin()) {
+      std::erase_if(records, [&](const dns::Record& r) { return !c->auth->MayReadRecord(who, zone, r.name, r.type); });
+    }
+    return records;
   };
-  auto show = [c](const http::Request& req) {
+  auto list = RequireAuth(policy, [c](const http::Request&, const auth::Principal& who) {
+    json out = json::array();
+    for (const auto& z : c->zones->states())
+      if (who.is_admin() || c->auth->MayRead(who, z.name)) out.push_back(ZoneJson(z));
+    return http::Response::Json(200, out);
+  });
+  auto show = RequireAuth(policy, [c, not_found, visible_records](const http::Request& req, const auth::Principal& who) {
     auto name = ZoneParam(req);
     if (!name.ok()) return http::ErrorResponse(name.status());
+    if (!who.is_admin() && !c->auth->MayRead(who, *name)) return not_found(*name);
     for (const auto& z : c->zones->states()) {
       if (!(z.name == *name)) continue;
       json out = ZoneJson(z);
       auto records = c->zones->Records(*name);
-      out["rrsets"] = records.ok() ? RRsetsJson(*records) : json::array();
+      out["rrsets"] = records.ok() ? RRsetsJson(visible_records(who, *name, std::move(*records))) : json::array();
       return http::Response::Json(200, out);
     }
-    return http::JsonError(404, "zone " + name->ToText() + " not found");
-  };
-  auto export_zone = [c](const http::Request& req) {
+    return not_found(*name);
+  });
+  auto export_zone = RequireAuth(policy, [c, not_found, visible_records](const http::Request& req, const auth::Principal& who) {
     auto name = ZoneParam(req);
     if (!name.ok()) return http::ErrorResponse(name.status());
+    if (!who.is_admin() && !c->auth->MayRead(who, *name)) return not_found(*name);
     auto records = c->zones->Records(*name);
     if (!records.ok()) return http::ErrorResponse(records.status());
-    http::Response r = http::Response::Text(200, dns::WriteZoneText(*name, *records));
+    http::Response r = http::Response::Text(200, dns::WriteZoneText(*name, visible_records(who, *name, std::move(*records))));
     r.content_type = "text/dns; charset=utf-8";
     return r;
-  };
-  auto import_zone = [c](const http::Request& req) {
+  });
+  auto import_zone = RequireAuth(policy, [c](const http::Request& req, const auth::Principal& who) {
     auto name = ZoneParam(req);
     if (!name.ok()) return http::ErrorResponse(name.status());
+    if (!(who.is_admin() || c->auth->MayManageZone(who, *name))) return Forbidden("no right to replace zone " + name->ToText());
     if (Status s = c->zones->Import(*name, req.body); !s.ok()) return http::ErrorResponse(s);
     for (const auto& z : c->zones->states())
       if (z.name == *name) return http::Response::Json(200, ZoneJson(z));
     return http::JsonError(500, "zone vanished after import");
-  };
+  });
   // The PowerDNS paths are accepted too, so its clients and scripts work unchanged.
   for (std::string prefix : {"/api/v1", "/api/v1/servers/localhost"}) {
     RETURN_IF_ERROR(router.Add("GET", prefix + "/zones", list));
@@ -235,7 +201,15 @@ Status RegisterRoutes(http::Router& router, ApiContext ctx) {
   http::RouteOptions big;
   big.max_body_bytes = size_t{256} << 20;  // whole zone files
   RETURN_IF_ERROR(router.Add("PUT", "/api/v1/zones/{zone}/zonefile", import_zone, big));
-  RETURN_IF_ERROR(router.Add("GET", "/api/v1/query", [c](const http::Request& req) { return Query(*c, req); }));
+  // The query door answers as a loopback client would be, across every zone and the
+  // forwarder: admin only.
+  RETURN_IF_ERROR(router.Add("GET", "/api/v1/query", RequireAuth(policy, [c](const http::Request& req, const auth::Principal& who) {
+    if (!who.is_admin()) return Forbidden("/api/v1/query is for the admin");
+    return Query(*c, req);
+  })));
+  RETURN_IF_ERROR(RegisterZoneWriteRoutes(router, c));
+  RETURN_IF_ERROR(RegisterAuthRoutes(router, c));
+  RETURN_IF_ERROR(RegisterDyndnsRoutes(router, *c->zones, *c->table, c->auth, c->dyndns));
   return Status::Ok();
 }
 

@@ -1,11 +1,14 @@
-// The HTTP+JSON API of berthd: health, readiness, Prometheus metrics, and the zone endpoints
-// (shaped like the PowerDNS Authoritative API). Handlers run on the HTTP server's threads and
+// The HTTP+JSON API of berthd: health, readiness, Prometheus metrics, the zone endpoints
+// (shaped like the PowerDNS Authoritative API: reads, writes, zone creation) and credential
+// management; /api/v1 needs a Bearer token except over the unix socket (api/access.h). Handlers run on the HTTP server's threads and
 // only touch thread-safe services.
 #pragma once
 
 #include <functional>
 #include <string>
 
+#include "api/dyndns_routes.h"
+#include "auth/policy.h"
 #include "core/status.h"
 #include "daemon/zone_service.h"
 #include "dns/forward/cache.h"
@@ -25,6 +28,9 @@ struct ApiContext {
   dns::Recursor* recursor = nullptr;      // null when forwarding is off
   uint16_t edns_udp_size = 1232;
   std::string version;
+  // Who may read and change what. Null: only the unix socket (trusted as admin) gets in.
+  auth::AuthPolicy* auth = nullptr;
+  dyndns::Options dyndns;  // /nic/update (its users are auth's)
 };
 
 // Adds every route to `router`. kInvalidArgument only for a programming error in a pattern.

@@ -4,6 +4,7 @@
 
 #include <thread>
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "api/api.h"
@@ -16,13 +17,91 @@ Daemon::~Daemon() { Stop(); }
 
 std::vector<FileZone> Daemon::FileZones(const config::Config& c) const {
   std::vector<FileZone> out;
-  for (const auto& z : c.zones) out.push_back({z.name, z.file});
+  for (const auto& z : c.zones)
+    if (!z.file.empty()) out.push_back({z.name, z.file});
   return out;
+}
+
+Status Daemon::LoadZoneSettings(const config::Config& c) {
+  std::map<std::string, ZoneSettings> settings;
+  for (const auto& z : c.zones) {
+    auto acl = dns::transfer::TransferAcl::Parse(z.allow_transfer);
+    if (!acl.ok()) return acl.status().WithContext("zone " + z.name.ToText() + " allow_transfer");
+    settings[z.name.Lowercased().ToText()] = ZoneSettings{std::move(*acl), z.notify};
+  }
+  std::lock_guard<std::mutex> lock(zone_settings_mu_);
+  zone_settings_ = std::move(settings);
+  return Status::Ok();
+}
+
+DnsControlPolicy Daemon::ControlPolicy() {
+  DnsControlPolicy policy;
+  policy.may_transfer = [this](const dns::Name& zone, const IpAddress& client, const dns::Name* key) {
+    std::lock_guard<std::mutex> lock(zone_settings_mu_);
+    auto it = zone_settings_.find(zone.Lowercased().ToText());
+    return it != zone_settings_.end() && it->second.allow_transfer.Allows(client, key);
+  };
+  if (auth_) {
+    auth::AuthPolicy* a = auth_.get();
+    policy.keyring = [a] { return a->Keyring(); };
+    policy.may_update = [a](const dns::Name& key, const dns::Name& zone, const dns::Name& owner, uint16_t type) {
+      return a->MayWrite(auth::Principal::TsigKey(key), zone, owner, type);
+    };
+  }
+  return policy;
+}
+
+std::string Daemon::ControlMetrics() const {
+  std::string out;
+  auto counter = [&](const char* name, const char* help, uint64_t v) {
+    out += fmt::format("# HELP {} {}\n# TYPE {} counter\n{} {}\n", name, help, name, name, v);
+  };
+  if (control_) {
+    const DnsControlStats& s = control_->stats();
+    counter("berth_dns_updates_total", "RFC 2136 updates applied (NOERROR).", s.updates.load());
+    counter("berth_dns_updates_refused_total", "RFC 2136 updates answered with an error rcode.",
+            s.updates_refused.load());
+    counter("berth_dns_updates_failed_total", "RFC 2136 updates that failed on our side (SERVFAIL).",
+            s.updates_failed.load());
+    counter("berth_dns_transfers_total", "Zone transfers (AXFR/IXFR) served.", s.transfers.load());
+    counter("berth_dns_transfers_refused_total", "Zone transfers refused.", s.transfers_refused.load());
+    counter("berth_dns_tsig_failures_total", "Messages whose TSIG failed (FORMERR/BADKEY/BADSIG/BADTIME).",
+            s.tsig_failures.load());
+  }
+  if (notifier_) {
+    auto n = notifier_->counters();
+    counter("berth_dns_notify_sent_total", "NOTIFY messages sent, retries included.", n.sent);
+    counter("berth_dns_notify_acked_total", "Secondaries that acknowledged a NOTIFY.", n.acked);
+    counter("berth_dns_notify_failed_total", "Secondaries that never acknowledged a NOTIFY.", n.failed);
+  }
+  return out;
+}
+
+void Daemon::ZoneChanged(const dns::Name& zone, uint32_t serial) {
+  if (!notifier_) return;
+  std::vector<SocketAddress> targets;
+  std::optional<dns::Name> key_name;
+  {
+    std::lock_guard<std::mutex> lock(zone_settings_mu_);
+    auto it = zone_settings_.find(zone.Lowercased().ToText());
+    if (it == zone_settings_.end() || it->second.notify.empty()) return;
+    targets = it->second.notify;
+    // Secondaries that transfer with a key usually expect the NOTIFY signed with it too.
+    if (!it->second.allow_transfer.keys().empty()) key_name = it->second.allow_transfer.keys().front();
+  }
+  std::shared_ptr<const dns::TsigKeyring> ring = auth_ ? auth_->Keyring() : nullptr;
+  const dns::TsigKey* key = ring && key_name ? ring->Find(*key_name) : nullptr;
+  notifier_->ZoneChanged(zone, serial, targets, key);
 }
 
 Status Daemon::Start() {
   ASSIGN_OR_RETURN(store_, store::Store::Open(config_.state_dir));
+  ASSIGN_OR_RETURN(auth_, auth::AuthPolicy::Make(config_.auth, store_.get()));
   zones_ = std::make_unique<ZoneService>(*store_, table_);
+  RETURN_IF_ERROR(LoadZoneSettings(config_));
+  notifier_ = std::make_unique<dns::transfer::Notifier>();
+  RETURN_IF_ERROR(notifier_->Start());
+  zones_->SetChangeListener([this](const dns::Name& zone, uint32_t serial) { ZoneChanged(zone, serial); });
   // A zone that fails to load is logged and reported by /readyz; the others still serve.
   if (Status s = zones_->LoadAll(FileZones(config_)); !s.ok()) spdlog::error("{}", s.message());
 
@@ -71,6 +150,12 @@ Status Daemon::Start() {
   opts.allow_recursion = config_.dns.allow_recursion;
   opts.udp_coalesce = config_.dns.udp_coalesce;
   dns_ = std::make_unique<dns::DnsServer>(opts, table_, recursor_.get(), &metrics_);
+  control_ = std::make_unique<DnsControl>(*zones_, table_, ControlPolicy(), config_.dns.edns_udp_size);
+  dns_->SetMessageHandler(control_.get());
+  if (!metrics_registered_) {
+    metrics_registered_ = true;
+    metrics_.AddRenderer([this] { return ControlMetrics(); });
+  }
   RETURN_IF_ERROR(dns_->Start());
   for (const auto& a : dns_->bound())
     spdlog::info("DNS listening on {} (UDP+TCP, {} workers)", a.ToString(), opts.workers);
@@ -84,9 +169,15 @@ Status Daemon::Start() {
   ctx.forwarder = forwarder_.get();
   ctx.recursor = recursor_.get();
   ctx.edns_udp_size = config_.dns.edns_udp_size;
+  ctx.auth = auth_.get();
   RETURN_IF_ERROR(api::RegisterRoutes(router, ctx));
   http::ServerOptions api_opts;
-  if (config_.api.listen) api_opts.listeners.push_back(http::Listener::Tcp(config_.api.listen->ToString()));
+  if (config_.api.listen && !config_.api.tls_cert.empty()) {
+    api_opts.listeners.push_back(
+        http::Listener::Tls(config_.api.listen->ToString(), config_.api.tls_cert, config_.api.tls_key));
+  } else if (config_.api.listen) {
+    api_opts.listeners.push_back(http::Listener::Tcp(config_.api.listen->ToString()));
+  }
   if (!config_.api.socket.empty()) api_opts.listeners.push_back(http::Listener::Unix(config_.api.socket));
   if (!api_opts.listeners.empty()) {
     api_ = std::make_unique<http::Server>(std::move(router), api_opts);
@@ -105,6 +196,9 @@ Status Daemon::Reload(const config::Config& fresh) {
       fresh.dns.forward != config_.dns.forward || fresh.dns.workers != config_.dns.workers)
     spdlog::warn("reload: listener, state, worker and upstream changes take effect at the next restart");
   config_.zones = fresh.zones;
+  if (Status s = LoadZoneSettings(config_); !s.ok()) spdlog::error("reload: {}", s.message());
+  // Config credentials are replaced; those created through the API stay.
+  if (Status s = auth_->Reconfigure(fresh.auth); !s.ok()) spdlog::error("reload: auth: {}", s.message());
   return zones_->Reload(FileZones(config_));
 }
 
@@ -114,7 +208,13 @@ void Daemon::Stop() {
   if (dns_) dns_->Stop(std::chrono::milliseconds(2000));
   if (forwarder_) forwarder_->Stop();
   api_.reset();
+  // Transfers finish (they read the zones), then edits still queued are committed and
+  // answered, before the handler and the DNS server go.
+  if (control_) control_->WaitForTransfers();
+  zones_.reset();
+  if (notifier_) notifier_->Stop();
   dns_.reset();
+  control_.reset();
   recursor_.reset();
   forwarder_.reset();
 }

@@ -3,14 +3,20 @@
 // are called from the main thread only.
 #pragma once
 
+#include <map>
 #include <memory>
+#include <mutex>
 #include <vector>
 
+#include "auth/policy.h"
 #include "config/config.h"
 #include "core/status.h"
+#include "daemon/dns_control.h"
 #include "daemon/forwarding.h"
 #include "daemon/zone_service.h"
 #include "dns/server/server.h"
+#include "dns/transfer/acl.h"
+#include "dns/transfer/notify.h"
 #include "http/server.h"
 #include "store/store.h"
 
@@ -36,15 +42,35 @@ class Daemon {
 
  private:
   std::vector<FileZone> FileZones(const config::Config& c) const;
+  // Who may update and transfer zones over DNS, from the auth policy and the zones' ACLs.
+  DnsControlPolicy ControlPolicy();
+  // /metrics families for updates, transfers, TSIG failures and NOTIFY.
+  std::string ControlMetrics() const;
+  bool metrics_registered_ = false;
+  // The change listener: NOTIFY the zone's secondaries.
+  void ZoneChanged(const dns::Name& zone, uint32_t serial);
 
   config::Config config_;
   std::unique_ptr<store::Store> store_;
+  // Credentials and scopes for every door (API, dyndns2, RFC 2136); built in Start().
+  std::unique_ptr<auth::AuthPolicy> auth_;
   dns::ZoneTable table_;
   std::unique_ptr<ZoneService> zones_;
   dns::DnsMetrics metrics_;
   std::unique_ptr<dns::AnswerCache> cache_;
   std::unique_ptr<dns::Forwarder> forwarder_;
   std::unique_ptr<ForwardingRecursor> recursor_;
+  // Per zone (lower-case name text): who may transfer it, and whom to NOTIFY of changes.
+  // Rebuilt on reload; read by DNS and committer threads under zone_settings_mu_.
+  struct ZoneSettings {
+    dns::transfer::TransferAcl allow_transfer;
+    std::vector<SocketAddress> notify;
+  };
+  Status LoadZoneSettings(const config::Config& c);
+  mutable std::mutex zone_settings_mu_;
+  std::map<std::string, ZoneSettings> zone_settings_;
+  std::unique_ptr<dns::transfer::Notifier> notifier_;
+  std::unique_ptr<DnsControl> control_;
   std::unique_ptr<dns::DnsServer> dns_;
   std::unique_ptr<http::Server> api_;
 };

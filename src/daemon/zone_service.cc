@@ -2,10 +2,12 @@
 
 #include <malloc.h>
 
+#include <future>
 #include <set>
 
 #include <spdlog/spdlog.h>
 
+#include "dns/wire/types.h"
 #include "dns/zonefile/zonefile.h"
 
 namespace berth::daemon {
@@ -14,6 +16,22 @@ namespace {
 std::string Key(const dns::Name& n) { return n.Lowercased().ToText(); }
 
 }  // namespace
+
+ZoneService::ZoneService(store::Store& store, dns::ZoneTable& table)
+    : store_(store), table_(table), committer_([this] { RunCommitter(); }) {}
+
+ZoneService::~ZoneService() {
+  {
+    std::lock_guard<std::mutex> lock(queue_mu_);
+    stopping_ = true;
+  }
+  queue_cv_.notify_all();
+  committer_.join();
+}
+
+void ZoneService::NotifyChanged(const dns::Name& zone, uint32_t serial) {
+  if (on_change_) on_change_(zone, serial);
+}
 
 void ZoneService::Publish(std::shared_ptr<const dns::Zone> zone) {
   table_.Update([&](const dns::ZoneSet& set) { return set.With(zone); });
@@ -75,6 +93,14 @@ Status ZoneService::LoadFileZone(const FileZone& fz) {
   if (!records.ok()) return fail(records.status());
   auto zone = dns::Zone::Build(fz.name, std::move(*records));
   if (!zone.ok()) return fail(zone.status().WithContext(fz.file));
+  // Dynamic updates bump the serial past the file's: the served zone is then newer than the
+  // file and stays (the operator raises the file's serial to make the file win again).
+  if (st.serving && st.source == "file" && dns::SerialNewer(st.serial, (*zone)->serial())) {
+    spdlog::info("zone {}: serving serial {} (dynamic changes) over {}'s older serial {}", fz.name.ToText(),
+                 st.serial, fz.file, (*zone)->serial());
+    st.last_error.clear();
+    return Status::Ok();
+  }
   // The file is the source of truth for a file zone, so it is served at once; the copy in the
   // store is the fallback that keeps the zone serving if the file later breaks across a restart.
   bool changed = !st.serving || st.serial != (*zone)->serial() || st.records != (*zone)->record_count();
@@ -83,17 +109,19 @@ Status ZoneService::LoadFileZone(const FileZone& fz) {
   st.records = (*zone)->record_count();
   st.last_error.clear();
   Publish(*zone);
+  contents_.erase(Key(fz.name));
   if (changed) spdlog::info("zone {} loaded from {}: serial {}, {} records", fz.name.ToText(), fz.file, st.serial, st.records);
   if (Status s = store_.ReplaceZone(fz.name, store::ZoneSource::kFile, (*zone)->Records(), fz.file); !s.ok()) {
     st.last_error = "served, but not saved to the state database: " + s.message();
     spdlog::error("zone {}: {}", fz.name.ToText(), st.last_error);
     return s.WithContext("zone " + fz.name.ToText());
   }
+  if (changed) changed_.emplace_back(fz.name, st.serial);
   return Status::Ok();
 }
 
 Status ZoneService::Reload(const std::vector<FileZone>& file_zones) {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::unique_lock<std::mutex> lock(mu_);
   Status first;
   std::set<std::string> configured;
   for (const auto& fz : file_zones) {
@@ -106,6 +134,7 @@ Status ZoneService::Reload(const std::vector<FileZone>& file_zones) {
     if (it->second.source == "file" && !configured.count(it->first)) {
       spdlog::info("zone {} removed from the config; no longer served", it->second.name.ToText());
       Unpublish(it->second.name);
+      contents_.erase(it->first);
       if (Status s = store_.DeleteZone(it->second.name); !s.ok() && s.code() != Code::kNotFound && first.ok()) first = s;
       it = states_.erase(it);
     } else {
@@ -114,11 +143,15 @@ Status ZoneService::Reload(const std::vector<FileZone>& file_zones) {
   }
   // Parsing a large zone leaves freed heap behind; give it back so RSS reflects what serves.
   malloc_trim(0);
+  auto changed = std::move(changed_);
+  changed_.clear();
+  lock.unlock();
+  for (const auto& [name, serial] : changed) NotifyChanged(name, serial);
   return first;
 }
 
 Status ZoneService::Import(const dns::Name& name, std::string_view text) {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::unique_lock<std::mutex> lock(mu_);
   auto it = states_.find(Key(name));
   if (it != states_.end() && it->second.source == "file")
     return FailedPrecondition("zone " + name.ToText() + " is served from " + it->second.file +
@@ -137,8 +170,181 @@ Status ZoneService::Import(const dns::Name& name, std::string_view text) {
   st.records = zone->record_count();
   st.last_error.clear();
   Publish(zone);
+  contents_.erase(Key(name));
   spdlog::info("zone {} imported: serial {}, {} records", name.ToText(), st.serial, st.records);
+  uint32_t serial = st.serial;
+  lock.unlock();
+  NotifyChanged(name, serial);
   return Status::Ok();
+}
+
+Status ZoneService::Create(const dns::Name& name, std::vector<dns::Record> records) {
+  std::unique_lock<std::mutex> lock(mu_);
+  if (states_.count(Key(name))) return AlreadyExists("zone " + name.ToText() + " already exists");
+  ASSIGN_OR_RETURN(auto zone, dns::Zone::Build(name, std::move(records)));
+  RETURN_IF_ERROR(store_.CreateZone(name, store::ZoneSource::kStore, zone->Records()));
+  ZoneState& st = states_[Key(name)];
+  st.name = name;
+  st.source = "store";
+  st.serving = true;
+  st.serial = zone->serial();
+  st.records = zone->record_count();
+  Publish(zone);
+  spdlog::info("zone {} created: serial {}, {} records", name.ToText(), st.serial, st.records);
+  uint32_t serial = st.serial;
+  lock.unlock();
+  NotifyChanged(name, serial);
+  return Status::Ok();
+}
+
+Status ZoneService::Delete(const dns::Name& name) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = states_.find(Key(name));
+  if (it == states_.end()) return NotFound("zone " + name.ToText() + " does not exist");
+  if (it->second.source == "file")
+    return FailedPrecondition("zone " + name.ToText() + " is served from " + it->second.file +
+                              "; remove it from the config instead");
+  RETURN_IF_ERROR(store_.DeleteZone(name));
+  Unpublish(name);
+  contents_.erase(it->first);
+  states_.erase(it);
+  spdlog::info("zone {} deleted", name.ToText());
+  return Status::Ok();
+}
+
+Result<std::vector<store::JournalEntry>> ZoneService::Journal(const dns::Name& zone) const {
+  return store_.ZoneJournal(zone);
+}
+
+void ZoneService::EditAsync(const dns::Name& zone, EditFn edit, EditDone done) {
+  {
+    std::lock_guard<std::mutex> lock(queue_mu_);
+    if (!stopping_) {
+      queue_.push_back(PendingEdit{zone, std::move(edit), std::move(done)});
+      queue_cv_.notify_one();
+      return;
+    }
+  }
+  done(Unavailable("the server is shutting down"));
+}
+
+Result<EditOutcome> ZoneService::Edit(const dns::Name& zone, EditFn edit) {
+  std::promise<Result<EditOutcome>> promise;
+  auto future = promise.get_future();
+  EditAsync(zone, std::move(edit), [&promise](Result<EditOutcome> r) { promise.set_value(std::move(r)); });
+  return future.get();
+}
+
+void ZoneService::RunCommitter() {
+  std::vector<PendingEdit> batch;
+  while (true) {
+    {
+      std::unique_lock<std::mutex> lock(queue_mu_);
+      queue_cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // stopping, nothing left
+      // Everything queued while the previous batch was being written shares the next fsync.
+      constexpr size_t kMaxBatch = 4096;
+      while (!queue_.empty() && batch.size() < kMaxBatch) {
+        batch.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+    }
+    CommitBatch(batch);
+    batch.clear();
+  }
+}
+
+void ZoneService::CommitBatch(std::vector<PendingEdit>& batch) {
+  std::vector<Result<EditOutcome>> results(batch.size(), Internal("edit not run"));
+  std::vector<store::Change> changes;
+  std::vector<size_t> change_of;                     // batch index -> index in changes, or npos
+  std::map<std::string, dns::Name> touched;           // zones to rebuild and publish
+  std::vector<std::pair<dns::Name, uint32_t>> notify;
+  constexpr size_t npos = static_cast<size_t>(-1);
+  change_of.assign(batch.size(), npos);
+
+  std::unique_lock<std::mutex> lock(mu_);
+  for (size_t i = 0; i < batch.size(); ++i) {
+    PendingEdit& p = batch[i];
+    std::string key = Key(p.zone);
+    auto st = states_.find(key);
+    if (st == states_.end() || !st->second.serving) {
+      results[i] = NotFound("zone " + p.zone.ToText() + " is not served here");
+      continue;
+    }
+    auto content_it = contents_.find(key);
+    if (content_it == contents_.end()) {
+      auto zone = table_.Get()->Get(p.zone);
+      if (!zone) {
+        results[i] = NotFound("zone " + p.zone.ToText() + " is not served here");
+        continue;
+      }
+      content_it = contents_.emplace(key, dns::ZoneContent(zone->origin(), zone->Records())).first;
+    }
+    dns::ZoneContent& content = content_it->second;
+    const uint32_t before = content.serial();
+    content.Begin();
+    Status s = p.edit(content);
+    if (s.ok() && content.Changed()) {
+      if (!dns::SerialNewer(content.serial(), before)) s = content.SetSerial(before + 1);
+      if (s.ok()) s = content.CheckTouched();
+    }
+    if (!s.ok()) {
+      content.Rollback();
+      results[i] = s;
+      continue;
+    }
+    EditOutcome out;
+    out.changed = content.Changed();
+    out.serial = content.serial();
+    if (out.changed) {
+      out.diff = content.Diff();
+      change_of[i] = changes.size();
+      changes.push_back(store::Change{content.origin(), out.diff.removed, out.diff.added, out.serial});
+      touched.emplace(key, content.origin());
+    }
+    content.Commit();
+    results[i] = std::move(out);
+  }
+
+  if (!changes.empty()) {
+    auto applied = store_.ApplyChanges(changes, kJournalKeep);
+    std::set<std::string> resync;  // zones whose content no longer matches the store
+    for (size_t i = 0; i < batch.size(); ++i) {
+      if (change_of[i] == npos) continue;
+      const Status& s = applied.ok() ? (*applied)[change_of[i]].status() : applied.status();
+      if (!s.ok()) {
+        spdlog::error("zone {}: change not saved: {}", batch[i].zone.ToText(), s.ToString());
+        results[i] = s.code() == Code::kIo ? s : Internal("change not saved: " + s.message());
+        resync.insert(Key(batch[i].zone));
+      }
+    }
+    for (const auto& key : resync) {
+      // Serve what the store holds, so nothing unacknowledged is ever visible.
+      contents_.erase(key);
+      auto records = store_.ZoneRecords(touched.at(key));
+      if (records.ok()) contents_.emplace(key, dns::ZoneContent(touched.at(key), std::move(*records)));
+    }
+    for (const auto& [key, origin] : touched) {
+      auto c = contents_.find(key);
+      if (c == contents_.end()) continue;
+      auto zone = dns::Zone::Build(origin, c->second.Records());
+      if (!zone.ok()) {
+        // CheckTouched mirrors Build's rules; getting here is a bug, so keep the last snapshot.
+        spdlog::error("zone {}: edited zone does not build: {}", origin.ToText(), zone.status().ToString());
+        contents_.erase(c);
+        continue;
+      }
+      ZoneState& st = states_[key];
+      st.serial = (*zone)->serial();
+      st.records = (*zone)->record_count();
+      Publish(*zone);
+      notify.emplace_back(origin, st.serial);
+    }
+  }
+  lock.unlock();
+  for (const auto& [name, serial] : notify) NotifyChanged(name, serial);
+  for (size_t i = 0; i < batch.size(); ++i) batch[i].done(std::move(results[i]));
 }
 
 Result<std::vector<dns::Record>> ZoneService::Records(const dns::Name& name) const {

@@ -4,13 +4,18 @@
 // Thread-safe: every change is serialized by one mutex; reads of the table never wait on it.
 #pragma once
 
+#include <condition_variable>
+#include <deque>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "core/status.h"
 #include "dns/wire/message.h"
+#include "dns/zone/zone_content.h"
 #include "dns/zone/zone_table.h"
 #include "store/store.h"
 
@@ -32,9 +37,25 @@ struct ZoneState {
   std::string last_error;  // the last load failure (file:line: reason), empty when fine
 };
 
+// What a committed edit did.
+struct EditOutcome {
+  bool changed = false;   // false: the edit was a no-op (nothing journaled, serial kept)
+  uint32_t serial = 0;    // the zone's serial after the edit
+  dns::ZoneContent::Difference diff;  // net records removed/added (SOA included)
+};
+
+// A change to one zone: reads and edits `content`, returns OK to commit or an error to roll
+// back (the error is handed back to the caller unchanged). Runs on the committer thread, so
+// it must not block; it sees every edit committed before it, in submission order.
+using EditFn = std::function<Status(dns::ZoneContent& content)>;
+using EditDone = std::function<void(Result<EditOutcome>)>;
+// Called after every committed change (and zone creation/import), outside any lock.
+using ZoneChangedFn = std::function<void(const dns::Name& zone, uint32_t serial)>;
+
 class ZoneService {
  public:
-  ZoneService(store::Store& store, dns::ZoneTable& table) : store_(store), table_(table) {}
+  ZoneService(store::Store& store, dns::ZoneTable& table);
+  ~ZoneService();
 
   // Loads stored zones, then the configured file zones over them. A file that fails keeps its
   // stored copy serving (logged and reported in states()); returns the first such error so
@@ -50,6 +71,27 @@ class ZoneService {
   // The records of a served zone, SOA first. kNotFound.
   Result<std::vector<dns::Record>> Records(const dns::Name& zone) const;
 
+  // Creates a store zone from `records` (which must hold its SOA). kAlreadyExists,
+  // kInvalidArgument (zone rules, naming the record), kIo.
+  Status Create(const dns::Name& zone, std::vector<dns::Record> records);
+  // Deletes a store zone with its journal. kNotFound; kFailedPrecondition for a file zone.
+  Status Delete(const dns::Name& zone);
+
+  // Dynamic changes (all doors: RFC 2136, REST, dyndns2). The edit runs on the committer
+  // thread against the zone's current content; when it changed anything the SOA serial is
+  // bumped (unless the edit raised it itself), the new zone is validated (Zone::Build: a
+  // violation rolls the edit back with kInvalidArgument), the change is journaled and made
+  // durable together with the other edits of the same batch (group commit: one fsync), the
+  // new snapshot is published, and only then `done` runs (on the committer thread: keep it
+  // short). kNotFound when the zone is not served.
+  void EditAsync(const dns::Name& zone, EditFn edit, EditDone done);
+  // The same, waiting for the outcome.
+  Result<EditOutcome> Edit(const dns::Name& zone, EditFn edit);
+  // The zone's change journal, oldest first (for IXFR). kNotFound.
+  Result<std::vector<store::JournalEntry>> Journal(const dns::Name& zone) const;
+  // Registers the one listener told about committed changes (NOTIFY). Call before any edit.
+  void SetChangeListener(ZoneChangedFn fn) { on_change_ = std::move(fn); }
+
   std::vector<ZoneState> states() const;
   // True when every configured zone is being served.
   bool Ready() const;
@@ -59,10 +101,31 @@ class ZoneService {
   void Publish(std::shared_ptr<const dns::Zone> zone);
   void Unpublish(const dns::Name& name);
 
+  struct PendingEdit {
+    dns::Name zone;
+    EditFn edit;
+    EditDone done;
+  };
+  void RunCommitter();
+  void CommitBatch(std::vector<PendingEdit>& batch);
+  void NotifyChanged(const dns::Name& zone, uint32_t serial);
+
   store::Store& store_;
   dns::ZoneTable& table_;
+  ZoneChangedFn on_change_;
   mutable std::mutex mu_;
   std::map<std::string, ZoneState> states_;  // keyed by lower-case zone name text
+  // Editable copies of zones that have been edited, built on first edit (committer only).
+  std::map<std::string, dns::ZoneContent> contents_;
+  std::vector<std::pair<dns::Name, uint32_t>> changed_;  // file zones reloaded, to notify
+  // Journal entries kept per zone for IXFR (trimmed in each batch's transaction).
+  static constexpr size_t kJournalKeep = 1000;
+
+  std::mutex queue_mu_;
+  std::condition_variable queue_cv_;
+  std::deque<PendingEdit> queue_;
+  bool stopping_ = false;
+  std::thread committer_;
 };
 
 }  // namespace berth::daemon

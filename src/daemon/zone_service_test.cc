@@ -2,8 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <thread>
+
+#include "dns/wire/types.h"
 
 namespace berth::daemon {
 namespace {
@@ -112,6 +116,136 @@ TEST_F(ZoneServiceTest, FileZonesRefuseImportAndLeaveWhenUnconfigured) {
   Open();
   ASSERT_TRUE(service_->LoadAll({}).ok());
   EXPECT_EQ(ServedSerial(), 0u);
+}
+
+dns::Record A(std::string_view owner, uint8_t last, uint32_t ttl = 60) {
+  return dns::Record{N(owner), dns::type::kA, dns::cls::kIN, ttl, std::string("\xc0\x00\x02", 3) + char(last)};
+}
+
+TEST_F(ZoneServiceTest, EditBumpsSerialPublishesAndJournals) {
+  ASSERT_TRUE(service_->Import(N("example."), ZoneText(9)).ok());
+  std::vector<std::pair<std::string, uint32_t>> notified;
+  service_->SetChangeListener([&](const dns::Name& z, uint32_t serial) { notified.emplace_back(z.ToText(), serial); });
+  auto out = service_->Edit(N("example."), [](dns::ZoneContent& c) {
+    c.Add(A("www.example.", 80));
+    return Status::Ok();
+  });
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  EXPECT_TRUE(out->changed);
+  EXPECT_EQ(out->serial, 10u);
+  EXPECT_EQ(ServedSerial(), 10u);  // visible as soon as Edit returns
+  auto zone = table_->Get()->Get(N("example."));
+  EXPECT_NE(zone->Find(N("www.example.").wire()), nullptr);
+  ASSERT_EQ(notified.size(), 1u);
+  EXPECT_EQ(notified[0].second, 10u);
+  auto journal = service_->Journal(N("example."));
+  ASSERT_TRUE(journal.ok());
+  ASSERT_FALSE(journal->empty());
+  EXPECT_EQ(journal->back().old_serial, 9u);
+  EXPECT_EQ(journal->back().new_serial, 10u);
+  EXPECT_EQ(journal->back().added.size(), 2u);  // the A record and the new SOA
+  // A no-op edit keeps the serial and journals nothing.
+  out = service_->Edit(N("example."), [](dns::ZoneContent& c) {
+    c.Add(A("www.example.", 80));
+    return Status::Ok();
+  });
+  ASSERT_TRUE(out.ok());
+  EXPECT_FALSE(out->changed);
+  EXPECT_EQ(out->serial, 10u);
+  // The change survives a restart.
+  Open();
+  ASSERT_TRUE(service_->LoadAll({}).ok());
+  EXPECT_EQ(ServedSerial(), 10u);
+  EXPECT_EQ(service_->Records(N("example."))->size(), 4u);
+}
+
+TEST_F(ZoneServiceTest, FailedOrInvalidEditsChangeNothing) {
+  ASSERT_TRUE(service_->Import(N("example."), ZoneText(9)).ok());
+  auto out = service_->Edit(N("example."), [](dns::ZoneContent& c) {
+    c.Add(A("www.example.", 80));
+    return InvalidArgument("caller says no");
+  });
+  EXPECT_EQ(out.status().message(), "caller says no");
+  out = service_->Edit(N("example."), [](dns::ZoneContent& c) {
+    c.Add(A("ns.example.", 80));
+    c.Add(dns::Record{N("ns.example."), dns::type::kCNAME, dns::cls::kIN, 60, std::string(N("x.example.").wire())});
+    return Status::Ok();
+  });
+  EXPECT_EQ(out.status().code(), Code::kInvalidArgument);
+  out = service_->Edit(N("nope."), [](dns::ZoneContent&) { return Status::Ok(); });
+  EXPECT_EQ(out.status().code(), Code::kNotFound);
+  EXPECT_EQ(ServedSerial(), 9u);
+  EXPECT_EQ(service_->Records(N("example."))->size(), 3u);
+  EXPECT_TRUE(service_->Journal(N("example."))->empty());
+}
+
+TEST_F(ZoneServiceTest, ConcurrentEditsAllLandInOrder) {
+  ASSERT_TRUE(service_->Import(N("example."), ZoneText(1)).ok());
+  constexpr int kThreads = 8, kEach = 25;
+  std::atomic<int> ok{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kEach; ++i) {
+        std::string owner = "h" + std::to_string(t) + "-" + std::to_string(i) + ".example.";
+        auto out = service_->Edit(N("example."), [&](dns::ZoneContent& c) {
+          c.Add(A(owner, static_cast<uint8_t>(i)));
+          return Status::Ok();
+        });
+        if (out.ok() && out->changed) ++ok;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(ok.load(), kThreads * kEach);
+  EXPECT_EQ(ServedSerial(), 1u + kThreads * kEach);  // one serial per change
+  EXPECT_EQ(service_->Journal(N("example."))->size(), static_cast<size_t>(kThreads * kEach));
+  Open();
+  ASSERT_TRUE(service_->LoadAll({}).ok());
+  EXPECT_EQ(service_->Records(N("example."))->size(), 3u + kThreads * kEach);
+}
+
+TEST_F(ZoneServiceTest, DynamicChangesToAFileZoneOutliveReloadUntilTheFileIsNewer) {
+  Write(ZoneText(5));
+  std::vector<FileZone> zones = {{N("example."), file_}};
+  ASSERT_TRUE(service_->LoadAll(zones).ok());
+  ASSERT_TRUE(service_->Edit(N("example."), [](dns::ZoneContent& c) {
+    c.Add(A("dyn.example.", 7));
+    return Status::Ok();
+  }).ok());
+  EXPECT_EQ(ServedSerial(), 6u);
+  ASSERT_TRUE(service_->Reload(zones).ok());
+  EXPECT_EQ(ServedSerial(), 6u);
+  Open();
+  ASSERT_TRUE(service_->LoadAll(zones).ok());
+  EXPECT_EQ(ServedSerial(), 6u);
+  EXPECT_EQ(service_->Records(N("example."))->size(), 4u);
+  Write(ZoneText(7));
+  ASSERT_TRUE(service_->Reload(zones).ok());
+  EXPECT_EQ(ServedSerial(), 7u);
+  EXPECT_EQ(service_->Records(N("example."))->size(), 3u);
+}
+
+TEST_F(ZoneServiceTest, CreateAndDeleteStoreZones) {
+  auto records = dns::ZoneContent(N("example."), {}).Records();
+  EXPECT_FALSE(service_->Create(N("example."), records).ok());  // no SOA
+  ASSERT_TRUE(service_->Import(N("example."), ZoneText(1)).ok());
+  auto zone_records = *service_->Records(N("example."));
+  EXPECT_EQ(service_->Create(N("example."), zone_records).code(), Code::kAlreadyExists);
+  std::vector<dns::Record> other;
+  for (auto r : zone_records) {
+    auto rel = r.name.ReplaceSuffix(N("example."), N("other."));
+    r.name = *rel;
+    if (r.type == dns::type::kA || r.type == dns::type::kSOA) other.push_back(r);
+  }
+  ASSERT_TRUE(service_->Create(N("other."), other).ok());
+  EXPECT_NE(table_->Get()->Get(N("other.")), nullptr);
+  ASSERT_TRUE(service_->Delete(N("other.")).ok());
+  EXPECT_EQ(table_->Get()->Get(N("other.")), nullptr);
+  EXPECT_EQ(service_->Delete(N("other.")).code(), Code::kNotFound);
+  Open();
+  ASSERT_TRUE(service_->LoadAll({}).ok());
+  EXPECT_EQ(table_->Get()->Get(N("other.")), nullptr);
 }
 
 }  // namespace

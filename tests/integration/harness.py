@@ -32,6 +32,11 @@ _procs = []
 _tmpdirs = []
 _failures = []
 
+# Every Berthd started here gets this admin token (--admin-token-file); http_get and the berth
+# CLI (BERTH_TOKEN) send it unless told otherwise, so tests reach /api/v1 over TCP.
+ADMIN_TOKEN = "it-admin-" + os.urandom(16).hex()
+os.environ.setdefault("BERTH_TOKEN", ADMIN_TOKEN)
+
 
 def log(*a):
     print(*a, flush=True)
@@ -207,12 +212,37 @@ def wait_reply(port, timeout=15.0, proc=None):
     raise RuntimeError("no reply on port %d within %.0fs" % (port, timeout))
 
 
-def http_get(port, path, timeout=3.0, host="127.0.0.1"):
+def http_get(port, path, timeout=3.0, host="127.0.0.1", token=ADMIN_TOKEN):
     c = http.client.HTTPConnection(host, port, timeout=timeout)
     try:
-        c.request("GET", path)
+        c.request("GET", path, headers={"Authorization": "Bearer " + token} if token else {})
         r = c.getresponse()
         return r.status, r.read().decode("utf-8", "replace"), dict(r.getheaders())
+    finally:
+        c.close()
+
+
+class UnixHTTPConnection(http.client.HTTPConnection):
+    """HTTP over a unix socket (berthd's api.sock, where the caller has admin rights)."""
+
+    def __init__(self, path, timeout=5.0):
+        super().__init__("localhost", timeout=timeout)
+        self.unix_path = path
+
+    def connect(self):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(self.timeout)
+        s.connect(self.unix_path)
+        self.sock = s
+
+
+def http_unix(sock_path, method, path, body=None, timeout=5.0, headers=None):
+    """One request over a unix socket; returns (status, body text)."""
+    c = UnixHTTPConnection(sock_path, timeout=timeout)
+    try:
+        c.request(method, path, body=body, headers=headers or {})
+        r = c.getresponse()
+        return r.status, r.read().decode("utf-8", "replace")
     finally:
         c.close()
 
@@ -276,7 +306,7 @@ class Berthd:
     """The real daemon under test, on loopback ports picked here. Ready = /readyz 200 + SOA."""
 
     def __init__(self, binary, zones=None, port=None, api=True, args=(), cpu=None, workdir=None,
-                 ready_name=None, timeout=20.0):
+                 ready_name=None, timeout=20.0, extra_config=""):
         self.binary = binary
         self.dir = workdir or tmpdir("berth-berthd-")
         self.port = port or free_port()
@@ -288,8 +318,12 @@ class Berthd:
         # file); berthd's default would forward to the host's resolv.conf nameservers.
         cfg = os.path.join(self.dir, "berthd.yaml")
         with open(cfg, "w") as f:
-            f.write("dns:\n  forward: []\n")
-        argv = [binary, "--config", cfg,
+            # extra_config: more top-level YAML (auth:, zones: ...), e.g. from the caller's test
+            f.write("dns:\n  forward: []\n" + extra_config)
+        token_file = os.path.join(self.dir, "admin.token")
+        with open(token_file, "w") as f:
+            f.write(ADMIN_TOKEN + "\n")
+        argv = [binary, "--config", cfg, "--admin-token-file", token_file,
                 "--dns-listen", "127.0.0.1:%d" % self.port, "--state-dir", self.state,
                 "--log-format", "text", "--api-socket", os.path.join(self.dir, "api.sock")]
         if api:
@@ -326,6 +360,16 @@ class Berthd:
         for name in names:
             wait_dns(self.port, name, "SOA", timeout=max(1.0, deadline - time.monotonic()),
                      proc=self.proc)
+
+    def put_zone(self, zone, text):
+        """Creates or replaces a store zone through the API's unix socket (admin there) and
+        waits until it answers."""
+        status, body = http_unix(os.path.join(self.dir, "api.sock"), "PUT",
+                                 "/api/v1/zones/%s/zonefile" % zone, body=text.encode(),
+                                 headers={"Content-Type": "text/plain"})
+        if status != 200:
+            raise RuntimeError("PUT zone %s: %d %s" % (zone, status, body))
+        wait_dns(self.port, zone, "SOA", proc=self.proc)
 
     def stop(self):
         return self.proc.stop()

@@ -331,7 +331,7 @@ ParseOutcome ParseQuery(const uint8_t* query, size_t len, ParsedQuery* out) {
       out->edns_version = static_cast<uint8_t>(rr.ttl >> 16);
       out->dnssec_ok = rr.ttl & 0x8000;
     } else if (rr.type == type::kTSIG) {
-      // TSIG must be the very last record (RFC 8945 §5.1); verification comes with updates.
+      // TSIG must be the very last record (RFC 8945 §5.1); the message handler verifies it.
       if (!in_additional || i + 1 != records) return ParseOutcome::kFormErr;
       out->has_tsig = true;
     }
@@ -361,6 +361,11 @@ AnswerResult AnswerQuery(const ZoneSet& zones, const uint8_t* query, size_t len,
   };
   if (outcome == ParseOutcome::kFormErr) return error(rcode::kFormErr);
   if (q->has_edns && q->edns_version > 0) return error(rcode::kBadVers);
+  if (opts.hand_off && (q->opcode() == opcode::kUpdate || q->opcode() == opcode::kNotify || q->has_tsig ||
+                        (q->opcode() == opcode::kQuery && (q->qtype == type::kAXFR || q->qtype == type::kIXFR)))) {
+    result.disposition = Disposition::kHandOff;
+    return result;
+  }
   if (q->opcode() != opcode::kQuery) return error(rcode::kNotImp);
   if (q->qclass != cls::kIN && q->qclass != cls::kANY) return error(rcode::kRefused);
   if (q->qtype == type::kAXFR || q->qtype == type::kIXFR) {

@@ -45,6 +45,7 @@ ParseOutcome ParseQuery(const uint8_t* query, size_t len, ParsedQuery* out);
 enum class Disposition {
   kAnswered,  // `out` holds the response
   kForward,   // not in any zone and recursion is allowed: caller checks cache / forwards
+  kHandOff,   // UPDATE, NOTIFY, AXFR/IXFR or a TSIG-signed message: for the message handler
   kDrop,      // send nothing
 };
 
@@ -52,6 +53,7 @@ struct AnswerOptions {
   bool tcp = false;                       // no size limit but 65535; ANY answered in full
   bool recursion_allowed = false;         // client may recurse and forwarding is configured
   uint16_t edns_udp_size = kDefaultEdnsSize;  // our advertised and maximum UDP payload
+  bool hand_off = false;  // a handler takes UPDATE/NOTIFY/transfers/TSIG (else NOTIMP/REFUSED)
 };
 
 struct AnswerResult {

@@ -83,6 +83,7 @@ std::string DnsMetrics::Render() const {
     out += fmt::format("# HELP {} {}\n# TYPE {} counter\n{} {}\n", p.name, p.help, p.name, p.name,
                        sum([&](const Block& b) -> const std::atomic<uint64_t>& { return b.*p.field; }));
   }
+  for (const auto& extra : extra_) out += extra();
   return out;
 }
 

@@ -6,6 +6,7 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -40,12 +41,17 @@ class DnsMetrics {
   // writers start (not synchronized with Render).
   Block* NewBlock();
 
-  // Prometheus text exposition of every counter, summed over blocks.
+  // Adds a renderer of more metric families (complete "# HELP/# TYPE" text), appended by
+  // Render(). Call before Render() can run (not synchronized with it); it must be thread-safe.
+  void AddRenderer(std::function<std::string()> render) { extra_.push_back(std::move(render)); }
+
+  // Prometheus text exposition of every counter, summed over blocks, then the added renderers.
   std::string Render() const;
 
  private:
   static size_t TypeSlot(uint16_t qtype);
   std::vector<std::unique_ptr<Block>> blocks_;
+  std::vector<std::function<std::string()>> extra_;
 };
 
 }  // namespace berth::dns

@@ -122,6 +122,23 @@ size_t ReplyPktinfo(msghdr& in, uint8_t* out_control) {
   return 0;
 }
 
+// Sends one answer from outside the worker's batch (forwarded or handed-off queries), from the
+// local address the query came to when `control` holds its pktinfo.
+void SendUdpAnswer(int fd, const sockaddr_storage& peer, socklen_t peer_len, const uint8_t* control,
+                   size_t control_len, std::string_view answer) {
+  iovec iov{const_cast<char*>(answer.data()), answer.size()};
+  msghdr msg{};
+  msg.msg_name = const_cast<sockaddr_storage*>(&peer);
+  msg.msg_namelen = peer_len;
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  if (control_len) {
+    msg.msg_control = const_cast<uint8_t*>(control);
+    msg.msg_controllen = control_len;
+  }
+  sendmsg(fd, &msg, MSG_DONTWAIT);
+}
+
 }  // namespace
 
 struct DnsServer::UdpWorker {
@@ -202,6 +219,7 @@ Status DnsServer::Start() {
   tcp_ = std::move(tcp);
   bound_ = std::move(bound);
   forward_block_ = metrics_->NewBlock();
+  handoff_block_ = metrics_->NewBlock();
   for (auto& w : udp_) w->metrics = metrics_->NewBlock();
   for (auto& w : tcp_) w->metrics = metrics_->NewBlock();
   for (auto& w : udp_) w->thread = std::thread([this, p = w.get()] { RunUdp(p); });
@@ -248,6 +266,7 @@ void DnsServer::RunUdp(UdpWorker* w) {
   ParsedQuery q;
   AnswerOptions opts;
   opts.edns_udp_size = options_.edns_udp_size;
+  opts.hand_off = handler_ != nullptr;
   uint64_t idle_since_ns = 0;  // when the worker last started waiting for queries
   while (!stopping_.load(std::memory_order_relaxed)) {
     for (int i = 0; i < kBatch; ++i) {
@@ -283,6 +302,10 @@ void DnsServer::RunUdp(UdpWorker* w) {
           ForwardUdp(w, q, query, len, limit, peers[i], hdr.msg_namelen, hdr);
           continue;
         }
+      }
+      if (r.disposition == Disposition::kHandOff) {
+        HandOffUdp(w, q, query, len, peers[i], hdr.msg_namelen, hdr);
+        continue;
       }
       if (r.disposition == Disposition::kDrop) {
         DnsMetrics::Block::Bump(w->metrics->dropped);
@@ -358,18 +381,8 @@ void DnsServer::ForwardUdp(UdpWorker* w, const ParsedQuery& q, const uint8_t* qu
       buf[3] |= static_cast<uint8_t>(flag::kRA);
       answer = std::string_view(reinterpret_cast<char*>(buf), n);
     }
-    iovec iov{const_cast<char*>(answer.data()), answer.size()};
-    msghdr msg{};
-    msg.msg_name = &p->peer;
-    msg.msg_namelen = p->peer_len;
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    if (p->control_len) {
-      msg.msg_control = p->control;
-      msg.msg_controllen = p->control_len;
-    }
     block->CountQuery(p->parsed.qtype, static_cast<uint16_t>(answer.size() > 3 ? answer[3] & 0xF : 2), false);
-    sendmsg(p->socket->fd, &msg, MSG_DONTWAIT);
+    SendUdpAnswer(p->socket->fd, p->peer, p->peer_len, p->control, p->control_len, answer);
   });
 }
 
@@ -383,6 +396,7 @@ struct Connection {
   int pending_forwards = 0;
   bool peer_closed = false;
   bool want_write = false;
+  size_t bulk = 0;  // size of handed-off answers (zone transfers) allowed on top of the limit
   sockaddr_storage peer{};
 };
 
@@ -397,6 +411,7 @@ void DnsServer::RunTcp(TcpWorker* w) {
   AnswerOptions opts;
   opts.tcp = true;
   opts.edns_udp_size = options_.edns_udp_size;
+  opts.hand_off = handler_ != nullptr;
   auto last_sweep = Clock::now();
   bool listener_open = true;
 
@@ -427,7 +442,8 @@ void DnsServer::RunTcp(TcpWorker* w) {
       c.out.erase(0, static_cast<size_t>(k));
     }
     update_events(id, c);
-    return c.out.size() <= kTcpMaxPendingOut;
+    if (c.out.empty()) c.bulk = 0;
+    return c.out.size() <= kTcpMaxPendingOut + c.bulk;
   };
   // Answers every complete framed query in c.in.
   auto process = [&](uint64_t id, Connection& c) -> bool {
@@ -453,6 +469,11 @@ void DnsServer::RunTcp(TcpWorker* w) {
           ForwardTcp(w, id, q, query, len);
           continue;
         }
+      }
+      if (r.disposition == Disposition::kHandOff) {
+        ++c.pending_forwards;
+        HandOffTcp(w, id, q, query, len, c.peer);
+        continue;
       }
       if (r.disposition == Disposition::kDrop) {
         DnsMetrics::Block::Bump(w->metrics->dropped);
@@ -527,6 +548,7 @@ void DnsServer::RunTcp(TcpWorker* w) {
           auto it = conns.find(cid);
           if (it == conns.end()) continue;
           --it->second.pending_forwards;
+          if (answer.size() > 65537) it->second.bulk += answer.size();
           it->second.out += answer;
           if (!flush(cid, it->second)) close_conn(cid);
         }
@@ -606,6 +628,80 @@ void DnsServer::ForwardTcp(TcpWorker* w, uint64_t conn_id, const ParsedQuery& q,
     uint64_t one = 1;
     (void)!write(inbox->event_fd, &one, sizeof one);
   });
+}
+
+void DnsServer::HandOffUdp(UdpWorker* w, const ParsedQuery& q, const uint8_t* query, size_t len,
+                           const sockaddr_storage& peer, socklen_t peer_len, const msghdr& received) {
+  struct Pending {
+    std::shared_ptr<Socket> socket;
+    sockaddr_storage peer;
+    socklen_t peer_len;
+    uint8_t control[kPktinfoSpace];
+    size_t control_len;
+  };
+  auto client = SocketAddress::FromSockaddr(peer);
+  if (!client.ok()) return;
+  auto p = std::make_shared<Pending>();
+  p->socket = w->socket;
+  p->peer = peer;
+  p->peer_len = peer_len;
+  p->control_len = w->wildcard ? ReplyPktinfo(const_cast<msghdr&>(received), p->control) : 0;
+  DnsMetrics::Block* block = handoff_block_;
+  std::shared_ptr<std::mutex> mu = handoff_mu_;
+  uint16_t qtype = q.qtype;
+  handler_->Handle(q, std::string(reinterpret_cast<const char*>(query), len), {*client, false},
+                   [p, block, mu, qtype](std::vector<std::string> responses) {
+                     std::lock_guard<std::mutex> lock(*mu);
+                     if (responses.empty() || responses[0].size() < kHeaderSize) {
+                       DnsMetrics::Block::Bump(block->dropped);
+                       return;
+                     }
+                     const std::string& answer = responses[0];
+                     block->CountQuery(qtype, static_cast<uint16_t>(answer[3] & 0xF), false);
+                     SendUdpAnswer(p->socket->fd, p->peer, p->peer_len, p->control, p->control_len, answer);
+                   });
+}
+
+void DnsServer::HandOffTcp(TcpWorker* w, uint64_t conn_id, const ParsedQuery& q, const uint8_t* query, size_t len,
+                           const sockaddr_storage& peer) {
+  std::shared_ptr<TcpInbox> inbox = w->inbox;
+  DnsMetrics::Block* block = handoff_block_;
+  std::shared_ptr<std::mutex> mu = handoff_mu_;
+  auto deliver = [inbox, conn_id](std::string framed) {
+    {
+      std::lock_guard<std::mutex> lock(inbox->mu);
+      inbox->done.emplace_back(conn_id, std::move(framed));
+    }
+    uint64_t one = 1;
+    (void)!write(inbox->event_fd, &one, sizeof one);
+  };
+  auto client = SocketAddress::FromSockaddr(peer);
+  if (!client.ok()) {
+    deliver({});
+    return;
+  }
+  uint16_t qtype = q.qtype;
+  handler_->Handle(q, std::string(reinterpret_cast<const char*>(query), len), {*client, true},
+                   [deliver, block, mu, qtype](std::vector<std::string> responses) {
+                     std::string framed;
+                     size_t total = 0;
+                     for (const auto& r : responses) total += 2 + r.size();
+                     framed.reserve(total);
+                     for (const auto& r : responses) {
+                       if (r.size() < kHeaderSize || r.size() > 65535) continue;
+                       framed.push_back(static_cast<char>(r.size() >> 8));
+                       framed.push_back(static_cast<char>(r.size()));
+                       framed += r;
+                     }
+                     {
+                       std::lock_guard<std::mutex> lock(*mu);
+                       if (!responses.empty() && responses[0].size() >= kHeaderSize)
+                         block->CountQuery(qtype, static_cast<uint16_t>(responses[0][3] & 0xF), true);
+                       else
+                         DnsMetrics::Block::Bump(block->dropped);
+                     }
+                     deliver(std::move(framed));
+                   });
 }
 
 }  // namespace berth::dns

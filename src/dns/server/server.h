@@ -11,6 +11,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -37,6 +38,21 @@ class Recursor {
                        std::function<void(std::string response)> done) = 0;
 };
 
+// Takes the messages the lock-free query path does not answer: UPDATE, NOTIFY, AXFR/IXFR and
+// TSIG-signed messages. Thread-safe: all workers call it concurrently.
+class MessageHandler {
+ public:
+  virtual ~MessageHandler() = default;
+  struct Client {
+    SocketAddress address;
+    bool tcp = false;
+  };
+  // `message` is the whole request as received. `done` gets the response messages (several
+  // only for a zone transfer over TCP; none means no answer) and may run later on any thread.
+  virtual void Handle(const ParsedQuery& q, std::string message, const Client& client,
+                      std::function<void(std::vector<std::string> responses)> done) = 0;
+};
+
 struct DnsServerOptions {
   std::vector<SocketAddress> listen;  // UDP and TCP on each
   int workers = 1;                       // threads per protocol per address
@@ -55,6 +71,9 @@ class DnsServer {
  public:
   DnsServer(DnsServerOptions options, const ZoneTable& zones, Recursor* recursor, DnsMetrics* metrics);
   ~DnsServer();
+  // Installs the handler for UPDATE/NOTIFY/transfers/TSIG; call before Start. Without one,
+  // those get NOTIMP, REFUSED or FORMERR as before.
+  void SetMessageHandler(MessageHandler* handler) { handler_ = handler; }
 
   // Binds every socket, then starts the threads. kIo naming the address when a bind fails
   // (nothing is left running then).
@@ -74,12 +93,20 @@ class DnsServer {
   void ForwardUdp(UdpWorker* w, const ParsedQuery& q, const uint8_t* query, size_t len, uint16_t limit,
                   const sockaddr_storage& peer, socklen_t peer_len, const msghdr& received);
   void ForwardTcp(TcpWorker* w, uint64_t conn_id, const ParsedQuery& q, const uint8_t* query, size_t len);
+  void HandOffUdp(UdpWorker* w, const ParsedQuery& q, const uint8_t* query, size_t len, const sockaddr_storage& peer,
+                  socklen_t peer_len, const msghdr& received);
+  void HandOffTcp(TcpWorker* w, uint64_t conn_id, const ParsedQuery& q, const uint8_t* query, size_t len,
+                  const sockaddr_storage& peer);
 
   DnsServerOptions options_;
   const ZoneTable& zones_;
   Recursor* recursor_;
+  MessageHandler* handler_ = nullptr;
   DnsMetrics* metrics_;
   DnsMetrics::Block* forward_block_ = nullptr;  // written only by forwarding callbacks
+  // Handed-off messages complete on any thread: their block is written under handoff_mu_.
+  DnsMetrics::Block* handoff_block_ = nullptr;
+  std::shared_ptr<std::mutex> handoff_mu_ = std::make_shared<std::mutex>();
   bool RecursionAllowed(const sockaddr_storage& client) const;
 
   std::vector<SocketAddress> bound_;

@@ -34,6 +34,25 @@ class FakeRecursor : public Recursor {
   bool fail_ = false;
 };
 
+// Answers every handed-off message on another thread: `copies` copies of the request turned
+// into a response (several = a zone transfer stream over TCP).
+class FakeHandler : public MessageHandler {
+ public:
+  void Handle(const ParsedQuery&, std::string message, const Client& client,
+              std::function<void(std::vector<std::string>)> done) override {
+    ++calls;
+    last_tcp = client.tcp;
+    int copies = copies_;
+    std::thread([message, done, copies]() mutable {
+      message[2] = static_cast<char>(message[2] | 0x80);  // QR
+      done(std::vector<std::string>(static_cast<size_t>(copies), message));
+    }).detach();
+  }
+  std::atomic<int> calls{0};
+  std::atomic<bool> last_tcp{false};
+  int copies_ = 1;
+};
+
 class DnsServerTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -50,6 +69,7 @@ class DnsServerTest : public ::testing::Test {
     opts.tcp_idle_timeout = idle;
     opts.allow_recursion.push_back(*Cidr::Parse("127.0.0.0/8"));
     server_ = std::make_unique<DnsServer>(opts, table_, &recursor_, &metrics_);
+    server_->SetMessageHandler(&handler_);
     ASSERT_TRUE(server_->Start().ok());
     port_ = server_->bound()[0].port();
     ASSERT_NE(port_, 0);
@@ -114,6 +134,7 @@ class DnsServerTest : public ::testing::Test {
   }
 
   ZoneTable table_;
+  FakeHandler handler_;
   FakeRecursor recursor_;
   DnsMetrics metrics_;
   std::unique_ptr<DnsServer> server_;
@@ -153,6 +174,39 @@ TEST_F(DnsServerTest, TcpPipelinesAndReturnsForwardedAnswersLater) {
   // Local answers come first; the forwarded one follows when the upstream answers.
   EXPECT_EQ(ids, (std::vector<uint16_t>{2, 3, 1}));
   close(fd);
+}
+
+TEST_F(DnsServerTest, HandsOffUpdatesTransfersAndSignedMessages) {
+  StartServer();
+  Message update;
+  update.id = 21;
+  update.flags = static_cast<uint16_t>(opcode::kUpdate << 11);
+  update.questions.push_back({N("example."), type::kSOA, cls::kIN});
+  Message r = Udp(update.Build());
+  EXPECT_EQ(r.id, 21);
+  EXPECT_EQ(handler_.calls.load(), 1);
+  EXPECT_FALSE(handler_.last_tcp.load());
+  // A transfer over TCP: every message of the stream arrives, in order.
+  handler_.copies_ = 3;
+  Message axfr;
+  axfr.id = 22;
+  axfr.questions.push_back({N("example."), type::kAXFR, cls::kIN});
+  int fd = TcpConnect();
+  std::string q = Framed(axfr.Build()) + Framed(Query("www.example.", 23));
+  ASSERT_EQ(send(fd, q.data(), q.size(), 0), static_cast<ssize_t>(q.size()));
+  std::vector<uint16_t> ids;
+  for (int i = 0; i < 4; ++i) {
+    auto m = ReadFramed(fd);
+    ASSERT_TRUE(m);
+    ids.push_back(m->id);
+  }
+  EXPECT_EQ(ids, (std::vector<uint16_t>{23, 22, 22, 22}));
+  EXPECT_TRUE(handler_.last_tcp.load());
+  EXPECT_EQ(handler_.calls.load(), 2);
+  close(fd);
+  // Ordinary queries never reach the handler.
+  EXPECT_EQ(Udp(Query("www.example.", 24)).answers.size(), 1u);
+  EXPECT_EQ(handler_.calls.load(), 2);
 }
 
 TEST_F(DnsServerTest, TcpIdleTimeoutAndConnectionLimit) {
