@@ -11,45 +11,6 @@
 namespace berth::dns::update {
 namespace {
 
-bool HasNameField(uint16_t rrtype) {
-  const RdataLayout* layout = LayoutOf(rrtype);
-  if (!layout) return false;
-  return std::any_of(layout->fields.begin(), layout->fields.end(),
-                     [](Field f) { return f == Field::kName || f == Field::kCompressibleName; });
-}
-
-// RDATA with the names inside it lower-cased: equal keys mean equal RDATA as DNS compares it
-// (names without case, RFC 4343; every other field byte for byte).
-std::string RdataKey(uint16_t rrtype, std::string_view rdata) {
-  std::string key(rdata);
-  if (!HasNameField(rrtype)) return key;
-  auto fields = SplitRdata(rrtype, rdata);
-  if (!fields.ok()) return key;
-  for (const RdataField& f : *fields) {
-    if (f.kind != Field::kName && f.kind != Field::kCompressibleName) continue;
-    for (size_t i = static_cast<size_t>(f.bytes.data() - rdata.data()), end = i + f.bytes.size(); i < end;) {
-      size_t label = static_cast<uint8_t>(key[i]);
-      for (size_t j = i + 1; j <= i + label && j < end; ++j) key[j] = static_cast<char>(LowerByte(key[j]));
-      i += label + 1;
-    }
-  }
-  return key;
-}
-
-bool RdataEqual(uint16_t rrtype, std::string_view a, std::string_view b) {
-  if (a == b) return true;
-  if (a.size() != b.size() || !HasNameField(rrtype)) return false;
-  return RdataKey(rrtype, a) == RdataKey(rrtype, b);
-}
-
-// The zone's record at owner/type whose RDATA equals `rdata`, if any.
-std::optional<Record> FindEqual(const ZoneContent& zone, const Name& owner, uint16_t rrtype,
-                                std::string_view rdata) {
-  for (auto& r : zone.RRset(owner, rrtype))
-    if (RdataEqual(rrtype, r.rdata, rdata)) return r;
-  return std::nullopt;
-}
-
 // Types a CNAME may share its owner with (the zone rules allow DNSSEC's RRSIG and NSEC).
 bool AllowedBesideCname(uint16_t t) { return t == type::kCNAME || t == type::kRRSIG || t == type::kNSEC; }
 
@@ -169,10 +130,7 @@ bool ApplyAdd(const Record& rr, ZoneContent& zone) {
     return zone.ReplaceRRset(rr.name, type::kSOA, {rr});
   }
   // An equal RR (names in RDATA compared without case) is replaced by the new one.
-  bool replaced = false;
-  if (auto old = FindEqual(zone, rr.name, rr.type, rr.rdata); old && old->rdata != rr.rdata)
-    replaced = zone.Remove(*old);
-  return zone.Add(rr) || replaced;
+  return zone.Add(rr);
 }
 
 // §3.4.2.3: delete an RRset (type) or all RRsets at a name (type ANY); the apex keeps its
@@ -195,10 +153,12 @@ bool ApplyDeleteRRsets(const Record& rr, ZoneContent& zone) {
 // §3.4.2.4: delete one RR; never the SOA, never the apex's last NS.
 bool ApplyDeleteRR(const Record& rr, ZoneContent& zone) {
   if (rr.type == type::kSOA) return false;
-  auto old = FindEqual(zone, rr.name, rr.type, rr.rdata);
-  if (!old) return false;
-  if (rr.type == type::kNS && rr.name == zone.origin() && zone.RRset(rr.name, type::kNS).size() == 1) return false;
-  return zone.Remove(*old);
+  if (rr.type == type::kNS && rr.name == zone.origin() && zone.RRset(rr.name, type::kNS).size() == 1) {
+    // The apex's last NS stays (only when this delete would hit it).
+    const Record& last = zone.RRset(rr.name, type::kNS).front();
+    if (RdataEqual(rr.type, last.rdata, rr.rdata)) return false;
+  }
+  return zone.Remove(rr);
 }
 
 }  // namespace
@@ -255,12 +215,12 @@ uint16_t CheckPrerequisites(const UpdateMessage& msg, const ZoneContent& zone) {
         return rr.type == type::kANY ? rcode::kYXDomain : rcode::kYXRRSet;
     } else {
       Wanted& w = sets.try_emplace({rr.name.CanonicalSortKey(), rr.type}, Wanted{&rr, {}}).first->second;
-      w.keys.insert(RdataKey(rr.type, rr.rdata));
+      w.keys.insert(RdataCompareKey(rr.type, rr.rdata));
     }
   }
   for (const auto& [key, want] : sets) {
     std::set<std::string> have;
-    for (const Record& r : zone.RRset(want.first->name, want.first->type)) have.insert(RdataKey(r.type, r.rdata));
+    for (const Record& r : zone.RRset(want.first->name, want.first->type)) have.insert(RdataCompareKey(r.type, r.rdata));
     if (have != want.keys) return rcode::kNXRRSet;
   }
   return rcode::kNoError;

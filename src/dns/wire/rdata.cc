@@ -1,5 +1,7 @@
 #include "dns/wire/rdata.h"
 
+#include "dns/wire/name.h"
+
 namespace berth::dns {
 namespace {
 
@@ -99,6 +101,38 @@ Result<std::vector<RdataField>> SplitRdata(uint16_t rrtype, std::string_view rda
   std::vector<RdataField> out;
   RETURN_IF_ERROR(WalkRdata(rrtype, rdata, [&out](RdataField f) { out.push_back(f); }));
   return out;
+}
+
+namespace {
+
+bool HasNameField(uint16_t rrtype) {
+  const RdataLayout* layout = LayoutOf(rrtype);
+  if (!layout) return false;
+  for (Field f : layout->fields)
+    if (f == Field::kName || f == Field::kCompressibleName) return true;
+  return false;
+}
+
+}  // namespace
+
+std::string RdataCompareKey(uint16_t rrtype, std::string_view rdata) {
+  std::string key(rdata);
+  if (!HasNameField(rrtype)) return key;
+  (void)WalkRdata(rrtype, rdata, [&](RdataField f) {
+    if (f.kind != Field::kName && f.kind != Field::kCompressibleName) return;
+    for (size_t i = static_cast<size_t>(f.bytes.data() - rdata.data()), end = i + f.bytes.size(); i < end;) {
+      size_t label = static_cast<uint8_t>(key[i]);
+      for (size_t j = i + 1; j <= i + label && j < end; ++j) key[j] = static_cast<char>(LowerByte(key[j]));
+      i += label + 1;
+    }
+  });
+  return key;
+}
+
+bool RdataEqual(uint16_t rrtype, std::string_view a, std::string_view b) {
+  if (a == b) return true;
+  if (a.size() != b.size() || !HasNameField(rrtype)) return false;
+  return RdataCompareKey(rrtype, a) == RdataCompareKey(rrtype, b);
 }
 
 Status ValidateRdata(uint16_t rrtype, std::string_view rdata) {

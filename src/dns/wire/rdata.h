@@ -27,6 +27,13 @@ Result<std::vector<RdataField>> SplitRdata(uint16_t rrtype, std::string_view rda
 // Validates canonical RDATA against the type's layout (same errors as SplitRdata).
 Status ValidateRdata(uint16_t rrtype, std::string_view rdata);
 
+// RDATA as DNS compares it (RFC 4343): the names inside it lower-cased, every other field
+// byte for byte. Equal keys mean equal RDATA. Malformed RDATA is its own key.
+std::string RdataCompareKey(uint16_t rrtype, std::string_view rdata);
+// RdataCompareKey(a) == RdataCompareKey(b), without allocating when the bytes are equal or
+// the type has no names.
+bool RdataEqual(uint16_t rrtype, std::string_view a, std::string_view b);
+
 // The SERIAL of canonical (uncompressed) SOA RDATA, which ends with SERIAL REFRESH RETRY EXPIRE
 // MINIMUM; 0 when it is too short to be one.
 inline uint32_t SoaSerial(std::string_view soa_rdata) {

@@ -8,7 +8,8 @@
 namespace berth::dns {
 namespace {
 
-bool SameData(const Record& a, const Record& b) { return a.type == b.type && a.rdata == b.rdata; }
+// One record in DNS's eyes: names inside the RDATA compare without case (RFC 4343).
+bool SameData(const Record& a, const Record& b) { return a.type == b.type && RdataEqual(a.type, a.rdata, b.rdata); }
 
 }  // namespace
 
@@ -104,8 +105,12 @@ bool ZoneContent::Add(const Record& r) {
       changed = true;
     }
   }
-  if (std::none_of(set.begin(), set.end(), [&](const Record& o) { return SameData(o, r); })) {
+  auto same = std::find_if(set.begin(), set.end(), [&](const Record& o) { return SameData(o, r); });
+  if (same == set.end()) {
     set.push_back(r);
+    changed = true;
+  } else if (same->rdata != r.rdata) {
+    same->rdata = r.rdata;  // the same record spelled with other case: the new spelling wins
     changed = true;
   }
   if (changed) Store(key, std::move(set));

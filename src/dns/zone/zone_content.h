@@ -36,8 +36,10 @@ class ZoneContent {
   std::vector<Record> Records() const;
 
   // Edits. They do not validate zone rules (Zone::Build does that when the edit commits).
-  // Adds `r` unless a record with the same owner, type and RDATA exists; the whole RRset takes
-  // r's TTL either way (RFC 2181 §5.2: one TTL per RRset). Returns true when anything changed.
+  // RDATA compares as DNS does (names inside it without case, RFC 4343: RdataEqual).
+  // Adds `r` unless a record with the same owner, type and RDATA exists (one spelled with other
+  // case is replaced by r's spelling); the whole RRset takes r's TTL either way (RFC 2181 §5.2:
+  // one TTL per RRset). Returns true when anything changed.
   bool Add(const Record& r);
   // Removes the record with r's owner, type and RDATA (TTL and class ignored). True if found.
   bool Remove(const Record& r);

@@ -127,6 +127,23 @@ TEST(ZoneContent, CheckTouchedEnforcesZoneRules) {
   EXPECT_EQ(z.record_count(), 5u);
 }
 
+TEST(ZoneContent, NamesInsideRdataCompareWithoutCase) {
+  ZoneContent z = Base();
+  z.Begin();
+  Record upper = R("example.", type::kNS, std::string(N("NS.Example.").wire()));
+  EXPECT_TRUE(z.Add(upper));  // the same NS spelled differently: replaced, not added
+  auto ns = z.RRset(N("example."), type::kNS);
+  ASSERT_EQ(ns.size(), 1u);
+  EXPECT_EQ(ns[0].rdata, upper.rdata);
+  EXPECT_FALSE(z.Add(upper));
+  EXPECT_TRUE(z.Remove(R("example.", type::kNS, std::string(N("ns.EXAMPLE.").wire()))));
+  EXPECT_FALSE(z.HasRRset(N("example."), type::kNS));
+  // Other fields still compare byte for byte.
+  EXPECT_TRUE(z.Add(R("t.example.", type::kTXT, "\x02Hi")));
+  EXPECT_TRUE(z.Add(R("t.example.", type::kTXT, "\x02hi")));
+  EXPECT_EQ(z.RRset(N("t.example."), type::kTXT).size(), 2u);
+}
+
 TEST(ZoneContent, SetSerialNeedsAnSoa) {
   ZoneContent z(N("example."), {A("www.example.", 1)});
   EXPECT_EQ(z.serial(), 0u);
