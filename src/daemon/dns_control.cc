@@ -9,16 +9,10 @@
 #include "dns/query/query.h"
 #include "dns/transfer/transfer.h"
 #include "dns/update/update.h"
+#include "dns/wire/reader.h"
 #include "dns/wire/types.h"
 
 namespace berth::daemon {
-namespace {
-
-uint16_t Get16(const std::string& s, size_t at) {
-  return static_cast<uint16_t>(static_cast<uint8_t>(s[at]) << 8 | static_cast<uint8_t>(s[at + 1]));
-}
-
-}  // namespace
 
 struct DnsControl::Request {
   dns::ParsedQuery q;
@@ -139,7 +133,7 @@ void DnsControl::Handle(const dns::ParsedQuery& q, std::string message, const Cl
 void DnsControl::HandleQuery(std::shared_ptr<Request> req) {
   // A signed ordinary query: answered from the zones (no recursion), then signed.
   std::string body = req->message.substr(0, req->body_len);
-  uint16_t ar = static_cast<uint16_t>(Get16(body, 10) - req->stripped);
+  uint16_t ar = static_cast<uint16_t>(dns::Get16(reinterpret_cast<const uint8_t*>(body.data()) + 10) - req->stripped);
   body[10] = static_cast<char>(ar >> 8);
   body[11] = static_cast<char>(ar);
   dns::AnswerOptions opts = req->options();

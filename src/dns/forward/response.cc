@@ -145,7 +145,7 @@ Result<ResponseInfo> AnalyzeResponse(const uint8_t* msg, size_t len) {
 
 void CopyBody(const uint8_t* msg, const ResponseInfo& info, uint8_t* out) {
   std::memcpy(out, msg, info.body_len);
-  if (info.has_opt) StoreU16(out + 10, static_cast<uint16_t>(LoadU16(out + 10) - 1));
+  if (info.has_opt) StoreU16(out + 10, static_cast<uint16_t>(Get16(out + 10) - 1));
 }
 
 bool QuestionMatches(const uint8_t* msg, const ResponseInfo& info, std::string_view qname_wire,
@@ -159,9 +159,9 @@ bool QuestionMatches(const uint8_t* msg, const ResponseInfo& info, std::string_v
 size_t FinishClientAnswer(uint8_t* out, size_t body_len, const uint8_t* query, uint8_t qname_len,
                           bool client_edns, bool dnssec_ok) {
   constexpr uint16_t kFromQuery = flag::kRD | flag::kCD;
-  uint16_t qflags = LoadU16(query + 2);
+  uint16_t qflags = Get16(query + 2);
   // AA is cleared: we answer from a resolver's data, not with authority over the zone.
-  uint16_t f = static_cast<uint16_t>((LoadU16(out + 2) & ~(kFromQuery | flag::kAA)) |
+  uint16_t f = static_cast<uint16_t>((Get16(out + 2) & ~(kFromQuery | flag::kAA)) |
                                      (qflags & kFromQuery) | flag::kQR | flag::kRA);
   // RFC 6840 §5.8: AD only for clients that asked for DNSSEC data or AD itself.
   if (!dnssec_ok && !(qflags & flag::kAD)) f &= static_cast<uint16_t>(~flag::kAD);
@@ -174,7 +174,7 @@ size_t FinishClientAnswer(uint8_t* out, size_t body_len, const uint8_t* query, u
   uint8_t* opt = out + body_len;
   std::memcpy(opt, kOptNoDo, kOptSize);
   if (dnssec_ok) opt[7] = 0x80;
-  StoreU16(out + 10, static_cast<uint16_t>(LoadU16(out + 10) + 1));
+  StoreU16(out + 10, static_cast<uint16_t>(Get16(out + 10) + 1));
   return body_len + kOptSize;
 }
 
@@ -183,7 +183,7 @@ size_t WriteTruncatedAnswer(const uint8_t* body, const uint8_t* query, uint8_t q
   size_t question_end = kHeaderSize + qname_len + 4;
   if (question_end + (client_edns ? kOptSize : 0) > out_cap) return 0;
   std::memcpy(out, body, question_end);
-  StoreU16(out + 2, LoadU16(out + 2) | flag::kTC);
+  StoreU16(out + 2, Get16(out + 2) | flag::kTC);
   StoreU16(out + 4, 1);
   StoreU16(out + 6, 0);
   StoreU16(out + 8, 0);

@@ -10,12 +10,12 @@
 #include <vector>
 
 #include "core/status.h"
+#include "dns/wire/reader.h"
 #include "dns/wire/types.h"
 
 namespace berth::dns {
 
-// Big-endian header and TTL fields, read and patched in place.
-inline uint16_t LoadU16(const uint8_t* p) { return static_cast<uint16_t>(p[0] << 8 | p[1]); }
+// Big-endian header and TTL fields, patched in place (dns/wire/reader.h Get16 reads them).
 inline void StoreU16(uint8_t* p, uint16_t v) {
   p[0] = static_cast<uint8_t>(v >> 8);
   p[1] = static_cast<uint8_t>(v);

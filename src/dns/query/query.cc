@@ -13,7 +13,6 @@ namespace {
 constexpr int kMaxCnameChain = 16;
 constexpr size_t kOptSize = 11;
 
-inline uint16_t Get16(const uint8_t* p) { return static_cast<uint16_t>(p[0] << 8 | p[1]); }
 
 // Offsets of each label of a wire name; returns the label count.
 size_t LabelOffsets(const uint8_t* name, size_t size, uint8_t offsets[128]) {

@@ -81,7 +81,6 @@ EVP_MAC* HmacMethod() {
   return mac;
 }
 
-uint16_t GetU16(const uint8_t* p) { return static_cast<uint16_t>(p[0] << 8 | p[1]); }
 
 // A received TSIG RR, pointing into the message.
 struct ParsedTsig {
@@ -170,7 +169,7 @@ ParsedTsig FindTsig(const uint8_t* msg, size_t len) {
 void DigestMessage(Hmac& h, const uint8_t* msg, size_t tsig_offset, uint16_t original_id) {
   h.U16(original_id);
   h.Update(msg + 2, 8);
-  h.U16(static_cast<uint16_t>(GetU16(msg + 10) - 1));
+  h.U16(static_cast<uint16_t>(Get16(msg + 10) - 1));
   h.Update(msg + kHeaderSize, tsig_offset - kHeaderSize);
 }
 
@@ -202,7 +201,7 @@ void DigestPriorMac(Hmac& h, std::string_view mac) {
 
 Status CheckSignable(const std::string& wire) {
   if (wire.size() < kHeaderSize) return InvalidArgument("TSIG: message shorter than a DNS header");
-  if (GetU16(reinterpret_cast<const uint8_t*>(wire.data()) + 10) == 0xFFFF)
+  if (Get16(reinterpret_cast<const uint8_t*>(wire.data()) + 10) == 0xFFFF)
     return InvalidArgument("TSIG: ARCOUNT already at its maximum");
   return Status::Ok();
 }
@@ -218,7 +217,7 @@ Status AppendTsig(std::string& wire, const Name& key_name, const Name& alg_name,
   if (wire.size() + rr > kMaxMessage) return InvalidArgument("TSIG: signed message would exceed 65535 bytes");
   size_t old = wire.size();
   auto* buf = reinterpret_cast<uint8_t*>(wire.data());
-  uint16_t id = GetU16(buf);
+  uint16_t id = Get16(buf);
   wire.resize(old + rr);
   buf = reinterpret_cast<uint8_t*>(wire.data());
   WireWriter w(buf + old, rr);
@@ -238,7 +237,7 @@ Status AppendTsig(std::string& wire, const Name& key_name, const Name& alg_name,
   w.U16(static_cast<uint16_t>(other.size()));
   w.Bytes(other);
   if (w.overflow() || w.size() != rr) return Internal("TSIG: record size mismatch");
-  uint16_t ar = static_cast<uint16_t>(GetU16(buf + 10) + 1);
+  uint16_t ar = static_cast<uint16_t>(Get16(buf + 10) + 1);
   buf[10] = static_cast<uint8_t>(ar >> 8);
   buf[11] = static_cast<uint8_t>(ar);
   return Status::Ok();

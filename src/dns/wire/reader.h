@@ -11,6 +11,9 @@
 
 namespace berth::dns {
 
+// A big-endian u16 at p (header fields read in place; the caller checked the length).
+inline uint16_t Get16(const uint8_t* p) { return static_cast<uint16_t>(p[0] << 8 | p[1]); }
+
 class WireReader {
  public:
   WireReader(const uint8_t* msg, size_t len, size_t pos = 0) : msg_(msg), len_(len), pos_(pos) {
