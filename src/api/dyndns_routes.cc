@@ -56,7 +56,15 @@ struct DyndnsDoor {
 Status RegisterDyndnsRoutes(http::Router& router, daemon::ZoneService& zones, const dns::ZoneTable& table,
                             const auth::AuthPolicy* auth, dyndns::Options options) {
   auto door = std::make_shared<DyndnsDoor>(zones, table, auth, std::move(options));
-  auto handler = [door](const http::Request& req) { return door->service.Handle(req); };
+  auto handler = [door](const http::Request& req) {
+    // The router answers HEAD through GET routes; this GET changes DNS, so HEAD must not.
+    if (req.method == "HEAD") {
+      http::Response r = http::Response::Text(405, "");
+      r.headers.emplace_back("Allow", "GET");
+      return r;
+    }
+    return door->service.Handle(req);
+  };
   // /v3/update is dyn.com's newer path for the same protocol; some routers use it.
   for (const char* path : {"/nic/update", "/v3/update"}) RETURN_IF_ERROR(router.Add("GET", path, handler));
   return Status::Ok();

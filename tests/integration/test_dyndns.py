@@ -64,8 +64,8 @@ def put_zone(berthd, zone, text):
     h.wait_dns(berthd.port, zone, "SOA", proc=berthd.proc)
 
 
-def update(port, query, user="alice", password=None, path="/nic/update", headers=None):
-    """One dyndns2 GET; returns (status, body, headers)."""
+def update(port, query, user="alice", password=None, path="/nic/update", headers=None, method="GET"):
+    """One dyndns2 request (GET unless told); returns (status, body, headers)."""
     hdrs = {"User-Agent": "berth-test/1"}
     if user is not None:
         pw = USERS[user][0] if password is None else password
@@ -73,7 +73,7 @@ def update(port, query, user="alice", password=None, path="/nic/update", headers
     hdrs.update(headers or {})
     c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     try:
-        c.request("GET", path + "?" + query, headers=hdrs)
+        c.request(method, path + "?" + query, headers=hdrs)
         r = c.getresponse()
         return r.status, r.read().decode("utf-8", "replace"), dict(r.getheaders())
     finally:
@@ -133,6 +133,11 @@ def raw_http_checks(b):
                  "nochg 198.51.100.3,2001:db8::3\n", "myip + myipv6: nochg")
     h.check(dig(dns, "home.dyn.test", "AAAA") == ["2001:db8::3"] and
             dig(dns, "home.dyn.test", "A") == ["198.51.100.3"], "dual stack visible")
+    # HEAD goes through GET routes in the router; here it must not change anything
+    st, _, hdrs = update(api, "hostname=home.dyn.test&myip=198.51.100.99", method="HEAD")
+    h.check(st == 405 and hdrs.get("Allow") == "GET", "HEAD is refused with 405", "got %d" % st)
+    h.check(dig(dns, "home.dyn.test", "A") == ["198.51.100.3"], "HEAD changed nothing",
+            str(dig(dns, "home.dyn.test", "A")))
 
     # no myip: the client's own address (127.0.0.1 here); ddclient-style extras are ignored
     check_update(api, "system=dyndns&hostname=client.dyn.test&wildcard=ON&mx=mx.dyn.test&backmx=NO"
