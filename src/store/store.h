@@ -61,12 +61,52 @@ struct StoredCredential {
   int64_t created_at = 0; // Unix seconds; 0 = now when stored
 };
 
+// A container network as stored; src/net owns the meaning of `spec` (its JSON form).
+struct StoredNetwork {
+  std::string id;       // 64 hex digits
+  std::string name;
+  std::string bridge;   // the Linux bridge (or macvlan parent) berth made for it
+  std::string spec;     // JSON
+  int64_t created_at = 0;
+};
+
+// One endpoint's place on one network.
+struct StoredAttachment {
+  std::string network_id;
+  std::string ifname;       // inside the namespace: eth0, eth1, ...
+  std::string host_ifname;  // the veth end on the host ("" for macvlan)
+  std::string mac;
+  std::string ipv4, ipv6;   // "" when the network has no subnet of that family
+  std::vector<std::string> aliases;
+};
+
+// One published port of an endpoint (ranges are stored port by port).
+struct StoredPort {
+  std::string protocol;     // "tcp" / "udp"
+  std::string host_ip;      // "" = every host address
+  uint16_t host_port = 0;
+  std::string container_ip;
+  uint16_t container_port = 0;
+};
+
+// A network namespace berth attached (a `berth run` container, a named netns, a process's).
+struct StoredEndpoint {
+  std::string name;
+  std::string netns;        // path: /run/netns/NAME, /proc/PID/ns/net
+  bool owned = false;       // berth made the namespace and removes it with the endpoint
+  int64_t pid = 0;
+  std::string spec;         // JSON (command, resolv.conf settings, ...)
+  int64_t created_at = 0;   // 0 = now when stored
+  std::vector<StoredAttachment> attachments;
+  std::vector<StoredPort> ports;
+};
+
 class Connection;
 
 class Store {
  public:
   // The current on-disk schema version (see docs/state-schema.md).
-  static constexpr int kSchemaVersion = 2;
+  static constexpr int kSchemaVersion = 3;
 
   // Opens or creates <state_dir>/berth.db (creating state_dir with mode 0750) and migrates the
   // schema forward. Errors name the path: kIo (cannot create/open/write, not a database),
@@ -122,6 +162,26 @@ class Store {
   Status PutCredential(const StoredCredential& credential);
   // kNotFound when there is no such credential.
   Status DeleteCredential(std::string_view kind, std::string_view name);
+
+  // Container networks (network_state.cc). All ordered by name; writes are durable on return.
+  Result<std::vector<StoredNetwork>> ListNetworks();
+  // kAlreadyExists when the name or id is taken.
+  Status CreateNetwork(const StoredNetwork& network);
+  // kNotFound; kFailedPrecondition while endpoints are attached to it.
+  Status DeleteNetwork(std::string_view name);
+  Result<std::vector<StoredEndpoint>> ListEndpoints();
+  // Stores an endpoint with its attachments and ports in one transaction. kAlreadyExists
+  // (endpoint name, an address taken on a network, a host port taken), kNotFound (network).
+  Status CreateEndpoint(const StoredEndpoint& endpoint);
+  // Adds one attachment (and ports) to an existing endpoint. Errors as CreateEndpoint.
+  Status AddAttachment(std::string_view endpoint, const StoredAttachment& attachment,
+                       const std::vector<StoredPort>& ports = {});
+  // Removes the endpoint's attachment to the network. kNotFound.
+  Status RemoveAttachment(std::string_view endpoint, std::string_view network_id);
+  // Removes the endpoint with its attachments and ports. kNotFound.
+  Status DeleteEndpoint(std::string_view name);
+  // Records the process whose exit removes the endpoint. kNotFound.
+  Status SetEndpointPid(std::string_view name, int64_t pid);
 
  private:
   class ReaderLease;
