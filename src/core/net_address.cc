@@ -200,6 +200,11 @@ bool Cidr::Contains(const sockaddr_storage& sa) const {
   return ip.ok() && Contains(*ip);
 }
 
+bool Cidr::Overlaps(const Cidr& other) const {
+  if (network_.family() != other.network_.family()) return false;
+  return prefix_ <= other.prefix_ ? Contains(other.network_) : other.Contains(network_);
+}
+
 std::string Cidr::ToString() const {
   return network_.ToString() + "/" + std::to_string(prefix_);
 }

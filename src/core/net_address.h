@@ -87,6 +87,8 @@ class Cidr {
   bool Contains(const IpAddress& ip) const;
   // Contains() for a peer address as returned by recvfrom/accept; false for non-IP families.
   bool Contains(const sockaddr_storage& sa) const;
+  // True when the two prefixes share an address (same family and one contains the other).
+  bool Overlaps(const Cidr& other) const;
   // "10.0.0.0/8".
   std::string ToString() const;
 

@@ -104,6 +104,17 @@ TEST(Cidr, ParsesAndClearsHostBits) {
   EXPECT_EQ(Cidr::Parse("0.0.0.0/0")->prefix_length(), 0);
 }
 
+TEST(Cidr, Overlaps) {
+  auto c = [](const char* t) { return *Cidr::Parse(t); };
+  EXPECT_TRUE(c("172.16.0.0/12").Overlaps(c("172.17.0.0/16")));
+  EXPECT_TRUE(c("172.17.0.0/16").Overlaps(c("172.16.0.0/12")));
+  EXPECT_TRUE(c("10.0.0.0/24").Overlaps(c("10.0.0.0/24")));
+  EXPECT_FALSE(c("10.0.0.0/24").Overlaps(c("10.0.1.0/24")));
+  EXPECT_FALSE(c("10.0.0.0/8").Overlaps(c("fd00::/8")));
+  EXPECT_TRUE(c("0.0.0.0/0").Overlaps(c("192.0.2.1/32")));
+  EXPECT_TRUE(c("fd00::/8").Overlaps(c("fd42::/64")));
+}
+
 TEST(Cidr, RejectsBadInput) {
   for (const char* bad : {"", "/8", "10.0.0.0/33", "::/129", "10.0.0.0/", "10.0.0.0/x",
                           "10.0.0.0/-1", "10.0.0/8", "10.0.0.0/8/8"}) {
