@@ -8,12 +8,13 @@ build_pkgs=(
   cmake ninja-build g++ make pkg-config
   libsqlite3-dev nlohmann-json3-dev libyaml-cpp-dev libcli11-dev libspdlog-dev libfmt-dev
   libssl-dev libcrypt-dev libboost1.81-dev libgtest-dev libgmock-dev libbenchmark-dev
+  libmnl-dev libnftables-dev
 )
 test_pkgs=(
   clang libfuzzer-14-dev libclang-rt-14-dev
   bind9-dnsutils knot-dnsutils knot dnsmasq-base unbound dnsperf sqlite3
   python3 python3-dnspython iproute2 procps curl util-linux openssl
-  ddclient inadyn
+  ddclient inadyn nftables
 )
 
 want=("${build_pkgs[@]}")
