@@ -61,12 +61,22 @@ class FakeUpstream {
 
   explicit FakeUpstream(Handler udp, Handler tcp = nullptr)
       : udp_handler_(std::move(udp)), tcp_handler_(std::move(tcp)) {
-    udp_fd_ = BoundSocket(SOCK_DGRAM, 0);
     spoof_fd_ = BoundSocket(SOCK_DGRAM, 0);
-    if (tcp_handler_) {
-      tcp_fd_ = BoundSocket(SOCK_STREAM, PortOf(udp_fd_));
-      listen(tcp_fd_, 16);
+    // The kernel's free UDP port may be taken for TCP (tests run in parallel): pick again.
+    for (int attempt = 0; attempt < 20; ++attempt) {
+      udp_fd_ = BoundSocket(SOCK_DGRAM, 0);
+      if (!tcp_handler_) break;
+      tcp_fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+      sockaddr_storage ss = Loopback(PortOf(udp_fd_));
+      if (bind(tcp_fd_, reinterpret_cast<sockaddr*>(&ss), sizeof(sockaddr_in)) == 0) {
+        listen(tcp_fd_, 16);
+        break;
+      }
+      close(tcp_fd_);
+      close(udp_fd_);
+      tcp_fd_ = -1;
     }
+    if (tcp_handler_ && tcp_fd_ < 0) ADD_FAILURE() << "no port free for both UDP and TCP";
     thread_ = std::thread([this] { Run(); });
   }
   ~FakeUpstream() {

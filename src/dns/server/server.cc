@@ -189,8 +189,9 @@ Status DnsServer::Start() {
   std::vector<std::unique_ptr<UdpWorker>> udp;
   std::vector<std::unique_ptr<TcpWorker>> tcp;
   std::vector<SocketAddress> bound;
-  for (SocketAddress addr : options_.listen) {
-    // The first UDP bind resolves port 0; every other socket of this address reuses it.
+  // Binds one address: UDP first (resolving port 0), then TCP on the same port.
+  auto bind_address = [this](SocketAddress addr, std::vector<std::unique_ptr<UdpWorker>>& udp,
+                              std::vector<std::unique_ptr<TcpWorker>>& tcp) -> Result<SocketAddress> {
     for (int i = 0; i < options_.workers; ++i) {
       auto w = std::make_unique<UdpWorker>();
       ASSIGN_OR_RETURN(int fd, BindSocket(addr, SOCK_DGRAM, &w->wildcard));
@@ -213,7 +214,23 @@ Status DnsServer::Start() {
       epoll_ctl(w->epoll_fd, EPOLL_CTL_ADD, w->inbox->event_fd, &ev);
       tcp.push_back(std::move(w));
     }
-    bound.push_back(addr);
+    return addr;
+  };
+  for (const SocketAddress& wanted : options_.listen) {
+    // With port 0 the kernel picks a free UDP port that may be taken for TCP: pick again.
+    for (int attempt = 0;; ++attempt) {
+      std::vector<std::unique_ptr<UdpWorker>> u;
+      std::vector<std::unique_ptr<TcpWorker>> t;
+      Result<SocketAddress> addr = bind_address(wanted, u, t);
+      if (!addr.ok()) {
+        if (wanted.port() == 0 && attempt < 16) continue;
+        return addr.status();
+      }
+      for (auto& w : u) udp.push_back(std::move(w));
+      for (auto& w : t) tcp.push_back(std::move(w));
+      bound.push_back(*addr);
+      break;
+    }
   }
   udp_ = std::move(udp);
   tcp_ = std::move(tcp);
