@@ -4,6 +4,9 @@
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/ssl.hpp>
+#include <openssl/x509v3.h>
 
 #include "http/wire.h"
 
@@ -44,10 +47,13 @@ struct Client::Impl {
   Result<ClientResponse> Exchange(Stream& stream, bhttp::request<bhttp::string_body>& req, bool head,
                                   bool* retryable);
   Result<ClientResponse> ExchangeOnce(bhttp::request<bhttp::string_body>& req, bool head, bool* retryable) {
+    if (tls_stream) return Exchange(*tls_stream, req, head, retryable);
     return tcp_stream ? Exchange(*tcp_stream, req, head, retryable) : Exchange(*unix_stream, req, head, retryable);
   }
-  bool connected() const { return tcp_stream.has_value() || unix_stream.has_value(); }
+  bool connected() const { return tcp_stream.has_value() || unix_stream.has_value() || tls_stream.has_value(); }
+  Status Handshake();
   void Disconnect() {
+    tls_stream.reset();
     tcp_stream.reset();
     unix_stream.reset();
     buffer.clear();
@@ -56,6 +62,7 @@ struct Client::Impl {
   std::string endpoint;
   ClientOptions options;
   bool is_unix = false;
+  bool is_tls = false;  // before endpoint_status: ParseEndpoint sets it
   std::string host;
   std::string port;
   std::string host_header;
@@ -63,13 +70,15 @@ struct Client::Impl {
   net::io_context ioc;
   std::optional<beast::tcp_stream> tcp_stream;
   std::optional<beast::basic_stream<unix_socket>> unix_stream;
+  std::optional<net::ssl::context> tls_context;  // declared before tls_stream: outlives it
+  std::optional<beast::ssl_stream<beast::tcp_stream>> tls_stream;
   beast::flat_buffer buffer;
 };
 
 Status Client::Impl::ParseEndpoint() {
   std::string_view e = endpoint;
-  if (e.starts_with("https://")) return InvalidArgument("endpoint '" + endpoint + "': https is not supported yet");
-  if (!e.starts_with("http://")) {
+  is_tls = e.starts_with("https://");
+  if (!e.starts_with("http://") && !is_tls) {
     if (e.find('/') == std::string_view::npos) {
       return InvalidArgument("endpoint '" + endpoint + "' is neither http://host:port nor a unix socket path");
     }
@@ -80,7 +89,7 @@ Status Client::Impl::ParseEndpoint() {
     host_header = "localhost";
     return Status::Ok();
   }
-  std::string_view authority = e.substr(7);
+  std::string_view authority = e.substr(is_tls ? 8 : 7);
   size_t slash = authority.find('/');
   if (slash != std::string_view::npos) {
     if (authority.substr(slash) != "/") return InvalidArgument("endpoint '" + endpoint + "' must not have a path");
@@ -100,7 +109,7 @@ Status Client::Impl::ParseEndpoint() {
     if (colon != std::string_view::npos) port_text = authority.substr(colon + 1);
   }
   if (host.empty()) return InvalidArgument("endpoint '" + endpoint + "' has no host");
-  if (port_text.empty()) port_text = "80";
+  if (port_text.empty()) port_text = is_tls ? "443" : "80";
   if (port_text.size() > 5 || port_text.find_first_not_of("0123456789") != std::string_view::npos ||
       std::stoul(std::string(port_text)) == 0 || std::stoul(std::string(port_text)) > 65535) {
     return InvalidArgument("endpoint '" + endpoint + "' has a bad port '" + std::string(port_text) + "'");
@@ -159,6 +168,49 @@ Status Client::Impl::Connect() {
     Disconnect();
     return MapError(ec, true);
   }
+  if (is_tls) return Handshake();
+  return Status::Ok();
+}
+
+// Wraps the connected TCP stream in TLS: peer verified against the system store (and ca_file),
+// its certificate checked for our host name or IP address, SNI sent for names.
+Status Client::Impl::Handshake() {
+  if (!tls_context) {
+    tls_context.emplace(net::ssl::context::tls_client);
+    tls_context->set_options(net::ssl::context::default_workarounds | net::ssl::context::no_sslv2 |
+                             net::ssl::context::no_sslv3 | net::ssl::context::no_tlsv1 | net::ssl::context::no_tlsv1_1);
+    error_code ec;
+    tls_context->set_default_verify_paths(ec);
+    if (!options.ca_file.empty()) {
+      tls_context->load_verify_file(options.ca_file, ec);
+      if (ec) {
+        tls_context.reset();
+        Disconnect();
+        return InvalidArgument("cannot load CA file '" + options.ca_file + "': " + ec.message());
+      }
+    }
+    tls_context->set_verify_mode(net::ssl::verify_peer);
+  }
+  tls_stream.emplace(std::move(*tcp_stream), *tls_context);
+  tcp_stream.reset();
+  SSL* ssl = tls_stream->native_handle();
+  boost::system::error_code ip_ec;
+  net::ip::make_address(host, ip_ec);
+  bool set = ip_ec ? SSL_set_tlsext_host_name(ssl, host.c_str()) == 1 && SSL_set1_host(ssl, host.c_str()) == 1
+                   : X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), host.c_str()) == 1;
+  if (!set) {
+    Disconnect();
+    return Internal("cannot set up TLS verification for '" + host + "'");
+  }
+  beast::get_lowest_layer(*tls_stream).expires_after(options.connect_timeout);
+  error_code ec = RunOne(ioc, [&](auto handler) { tls_stream->async_handshake(net::ssl::stream_base::client, handler); });
+  if (ec) {
+    long verify = SSL_get_verify_result(ssl);
+    std::string why = verify != X509_V_OK ? X509_verify_cert_error_string(verify) : LowerFirst(ec.message());
+    Disconnect();
+    if (ec == beast::error::timeout) return MapError(ec, true);
+    return Unavailable("TLS handshake with " + endpoint + " failed: " + why);
+  }
   return Status::Ok();
 }
 
@@ -166,7 +218,7 @@ template <class Stream>
 Result<ClientResponse> Client::Impl::Exchange(Stream& stream, bhttp::request<bhttp::string_body>& req, bool head,
                                               bool* retryable) {
   *retryable = false;
-  stream.expires_after(options.read_timeout);
+  beast::get_lowest_layer(stream).expires_after(options.read_timeout);
   error_code ec = RunOne(ioc, [&](auto handler) { bhttp::async_write(stream, req, handler); });
   if (ec) {
     *retryable = ec != beast::error::timeout;

@@ -1,6 +1,7 @@
 // http::Client: a small synchronous HTTP/1.1 client for the `berth` CLI and for tests. It talks
-// to one endpoint (a URL "http://127.0.0.1:8053" or a unix socket path) and reuses its
-// connection between calls. Not thread-safe: use one Client per thread.
+// to one endpoint (a URL "http://127.0.0.1:8053", "https://host" or a unix socket path) and
+// reuses its connection between calls. https verifies the server against the system CA store
+// (plus ClientOptions::ca_file) and its name or IP address, and sends SNI. Not thread-safe: use one Client per thread.
 #pragma once
 
 #include <chrono>
@@ -20,6 +21,7 @@ struct ClientOptions {
   std::chrono::milliseconds connect_timeout{5'000};
   std::chrono::milliseconds read_timeout{30'000};  // for sending the request and reading the answer
   size_t max_body_bytes = 64 * 1024 * 1024;
+  std::string ca_file;  // https: a PEM bundle trusted in addition to the system CA store
 };
 
 struct ClientResponse {
@@ -33,7 +35,7 @@ struct ClientResponse {
 
 class Client {
  public:
-  // `endpoint`: "http://host:port" (host an IP, [v6] or name; port defaults to 80), or a unix
+  // `endpoint`: "http(s)://host:port" (host an IP, [v6] or name; port defaults to 80/443), or a unix
   // socket path (anything containing '/' that does not start with "http"). A bad endpoint is
   // reported by every Do() call as InvalidArgument.
   explicit Client(std::string endpoint, ClientOptions options = {});
@@ -45,7 +47,8 @@ class Client {
   // InvalidArgument for a bad endpoint, method, target or header; Unavailable when the
   // server cannot be reached ("cannot reach berthd at ...: connection refused") or closes
   // the connection; PermissionDenied when the unix socket refuses us; DeadlineExceeded on
-  // a timeout; ResourceExhausted when the answer exceeds max_body_bytes.
+  // a timeout; ResourceExhausted when the answer exceeds max_body_bytes; Unavailable naming
+  // the reason when the TLS handshake or certificate verification fails.
   Result<ClientResponse> Do(std::string_view method, std::string_view target, std::string_view body = "",
                             const std::vector<std::pair<std::string, std::string>>& headers = {});
 
