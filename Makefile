@@ -29,6 +29,7 @@ fuzz: deps-test
 bench: deps-test build
 	bash bench/dns_auth.sh
 	bash bench/dns_update.sh
+	bash bench/net_attach.sh
 
 clean:
 	rm -rf $(BUILD) build-fuzz

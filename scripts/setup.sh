@@ -15,6 +15,7 @@ test_pkgs=(
   bind9-dnsutils knot-dnsutils knot dnsmasq-base unbound dnsperf sqlite3
   python3 python3-dnspython iproute2 procps curl util-linux openssl
   ddclient inadyn nftables
+  netavark containernetworking-plugins iptables
 )
 
 want=("${build_pkgs[@]}")

@@ -8,6 +8,8 @@
 #include <nlohmann/json.hpp>
 
 #include "api/access.h"
+#include "api/ddns_routes.h"
+#include "api/network_routes.h"
 #include "api/write_routes.h"
 #include "api/zone_json.h"
 #include "dns/query/query.h"
@@ -210,6 +212,8 @@ Status RegisterRoutes(http::Router& router, ApiContext ctx) {
   RETURN_IF_ERROR(RegisterZoneWriteRoutes(router, c));
   RETURN_IF_ERROR(RegisterAuthRoutes(router, c));
   RETURN_IF_ERROR(RegisterDyndnsRoutes(router, *c->zones, *c->table, c->auth, c->dyndns));
+  RETURN_IF_ERROR(RegisterDdnsRoutes(router, c->ddns, c->auth));
+  RETURN_IF_ERROR(RegisterNetworkRoutes(router, c));
   return Status::Ok();
 }
 

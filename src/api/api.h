@@ -17,6 +17,14 @@
 #include "dns/server/server.h"
 #include "http/router.h"
 
+namespace berth::net {
+class NetworkEngine;
+}
+
+namespace berth::ddns {
+class Updater;
+}
+
 namespace berth::api {
 
 struct ApiContext {
@@ -31,6 +39,8 @@ struct ApiContext {
   // Who may read and change what. Null: only the unix socket (trusted as admin) gets in.
   auth::AuthPolicy* auth = nullptr;
   dyndns::Options dyndns;  // /nic/update (its users are auth's)
+  ddns::Updater* ddns = nullptr;  // null without a ddns: section
+  net::NetworkEngine* networks = nullptr;  // null when container networks are off
 };
 
 // Adds every route to `router`. kInvalidArgument only for a programming error in a pattern.

@@ -9,76 +9,14 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "cli/api_call.h"
+#include "cli/network_commands.h"
 #include "http/client.h"
 
 namespace berth::cli {
 namespace {
 
 using nlohmann::json;
-
-constexpr char kDefaultApi[] = "./var/berthd.sock";
-
-struct Env {
-  std::string api;
-  std::string token;  // Bearer token for TCP endpoints; the unix socket needs none
-  bool json_output = false;
-  std::ostream& out;
-  std::ostream& err;
-};
-
-// Percent-encodes a path segment or query value.
-std::string Encode(std::string_view s) {
-  std::string out;
-  for (unsigned char c : s) {
-    if (isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') out.push_back(static_cast<char>(c));
-    else out += fmt::format("%{:02X}", c);
-  }
-  return out;
-}
-
-// Sends one request; on success returns the body, else prints the API's error and returns
-// the exit code through `code`.
-std::optional<std::string> Call(Env& env, std::string_view method, const std::string& target, int* code,
-                                std::string_view body = "", std::string content_type = "") {
-  http::Client client(env.api);
-  std::vector<std::pair<std::string, std::string>> headers;
-  if (!content_type.empty()) headers.emplace_back("Content-Type", content_type);
-  if (!env.token.empty()) headers.emplace_back("Authorization", "Bearer " + env.token);
-  auto r = client.Do(method, target, body, headers);
-  if (!r.ok()) {
-    env.err << "berth: " << r.status().message() << "\n";
-    *code = 1;
-    return std::nullopt;
-  }
-  if (r->status >= 300) {
-    std::string msg = r->body;
-    auto parsed = json::parse(r->body, nullptr, false);
-    if (!parsed.is_discarded() && parsed.is_object() && parsed.contains("error") && parsed["error"].is_string())
-      msg = parsed["error"].get<std::string>();
-    env.err << "berth: " << msg << " (HTTP " << r->status << ")\n";
-    if (r->status == 401 && env.token.empty()) env.err << "berth: give a token with --token or BERTH_TOKEN\n";
-    *code = 1;
-    return std::nullopt;
-  }
-  return r->body;
-}
-
-std::optional<json> CallJson(Env& env, std::string_view method, const std::string& target, int* code,
-                             std::string_view request_body = "") {
-  auto body = Call(env, method, target, code, request_body);
-  if (!body) return std::nullopt;
-  auto parsed = json::parse(*body, nullptr, false);
-  if (parsed.is_discarded()) {
-    env.err << "berth: the daemon sent invalid JSON\n";
-    *code = 1;
-    return std::nullopt;
-  }
-  return parsed;
-}
-
-std::string Str(const json& j, const char* key) {
-  return j.contains(key) && j[key].is_string() ? j[key].get<std::string>() : "";
-}
 
 int ZoneList(Env& env) {
   int code = 0;
@@ -217,6 +155,45 @@ int ZoneRemove(Env& env, const std::string& zone) {
   return 0;
 }
 
+// One DDNS job per line (or block): what it follows, its address and how the last run went.
+void PrintDdnsJob(Env& env, const json& j) {
+  auto text = [&](const char* k) { return j.contains(k) && j[k].is_string() ? j[k].get<std::string>() : std::string("-"); };
+  std::string names;
+  if (j.contains("names") && j["names"].is_array())
+    for (const auto& n : j["names"]) names += (names.empty() ? "" : ",") + n.get<std::string>();
+  env.out << fmt::format("{:<20} {:<5} {:<18} {:<40} {:<11} {}\n", text("job"), text("type"), text("provider"), text("address"),
+                         j.value("consecutive_failures", 0) ? "FAILING" : "ok", names);
+  env.out << fmt::format("    source {}, last run {}, last push {}, next run {}\n", text("source"), text("last_run"),
+                         text("last_push"), text("next_run"));
+  if (!text("last_result").empty() && text("last_result") != "-") env.out << "    result: " << text("last_result") << "\n";
+  if (text("last_error") != "-") env.out << "    error: " << text("last_error") << "\n";
+}
+
+int DdnsStatus(Env& env) {
+  int code = 0;
+  auto r = CallJson(env, "GET", "/api/v1/ddns", &code);
+  if (!r) return code;
+  if (env.json_output) {
+    env.out << r->dump(2) << "\n";
+    return 0;
+  }
+  env.out << fmt::format("{:<20} {:<5} {:<18} {:<40} {:<11} {}\n", "JOB", "TYPE", "PROVIDER", "ADDRESS", "STATUS", "NAMES");
+  for (const auto& j : (*r)["jobs"]) PrintDdnsJob(env, j);
+  return 0;
+}
+
+int DdnsRun(Env& env, const std::string& job) {
+  int code = 0;
+  auto r = CallJson(env, "POST", "/api/v1/ddns/" + Encode(job) + "/run", &code);
+  if (!r) return code;
+  if (env.json_output) {
+    env.out << r->dump(2) << "\n";
+    return 0;
+  }
+  PrintDdnsJob(env, *r);
+  return r->value("consecutive_failures", 0) ? 1 : 0;
+}
+
 int Query(Env& env, const std::string& name, const std::string& type) {
   int code = 0;
   auto r = CallJson(env, "GET", "/api/v1/query?name=" + Encode(name) + "&type=" + Encode(type), &code);
@@ -296,13 +273,35 @@ int Run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
   rrm->add_option("TYPE", rtype, "record type")->required();
   rrm->callback([&] { action = [&] { return RecordChange(env, zone_name, rname, rtype, nullptr, 0); }; });
 
+  auto network_args = AddNetworkCommands(app, env, action);
+
+  std::string ddns_job;
+  auto* ddns = app.add_subcommand("ddns", "the DDNS updater (this host's public address at DNS providers)");
+  ddns->require_subcommand(1);
+  ddns->add_subcommand("status", "list DDNS jobs: address, last push, last error, next run")->callback([&] {
+    action = [&] { return DdnsStatus(env); };
+  });
+  auto* ddns_run = ddns->add_subcommand("run", "run a DDNS job now, checking the provider");
+  ddns_run->add_option("JOB", ddns_job, "job name (see ddns status)")->required();
+  ddns_run->callback([&] { action = [&] { return DdnsRun(env, ddns_job); }; });
+
   auto* query = app.add_subcommand("query", "ask berthd a DNS question (answered as a loopback client would be)");
   query->add_option("NAME", qname, "domain name")->required();
   query->add_option("TYPE", qtype, "record type (default A)");
   query->callback([&] { action = [&] { return Query(env, qname, qtype); }; });
 
+  // Everything after the first "--" is the command of `run`/`exec`, never options of ours
+  // (CLI11 would still read "-c" of `sh -c` as a flag).
+  int parsed_argc = argc;
+  for (int i = 1; i < argc; ++i) {
+    if (std::string_view(argv[i]) == "--") {
+      parsed_argc = i;
+      for (int k = i + 1; k < argc; ++k) network_args_command(*network_args).push_back(argv[k]);
+      break;
+    }
+  }
   try {
-    app.parse(argc, argv);
+    app.parse(parsed_argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e, out, err);
   }

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cctype>
 #include <charconv>
 #include <fstream>
 #include <sstream>
@@ -205,6 +206,29 @@ const Key kKeys[] = {
        return Status::Ok();
      },
      nullptr, false, /*boolean=*/true},
+    {"networks.enabled", "--networks", "Manage container networks (bridges, veths, nftables) on this host",
+     [](Config& c, std::string_view v) {
+       ASSIGN_OR_RETURN(c.networks.enabled, ParseBool(v));
+       return Status::Ok();
+     },
+     nullptr, false, /*boolean=*/true},
+    {"networks.default_subnet", "--default-subnet", "Subnet of the default network (default: a free pool subnet)",
+     [](Config& c, std::string_view v) {
+       ASSIGN_OR_RETURN(auto cidr, Cidr::Parse(v));
+       c.networks.default_subnet = cidr;
+       return Status::Ok();
+     },
+     nullptr},
+    {"networks.nft_table", "--nft-table", "Name of berth's nftables table (family inet)",
+     [](Config& c, std::string_view v) {
+       if (v.empty() || v.size() > 64) return InvalidArgument("must have 1-64 characters");
+       for (char ch : v) {
+         if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '_') return InvalidArgument("may only hold letters, digits and '_'");
+       }
+       c.networks.nft_table = std::string(v);
+       return Status::Ok();
+     },
+     nullptr},
     // No inline flag for the admin token: argv is visible to every local user.
     {"auth.admin_token", "", "Admin token (file only; prefer _file or _env)",
      [](Config& c, std::string_view v) { return SetAdminToken(c, std::string(v), std::nullopt, std::nullopt); },
@@ -215,6 +239,12 @@ const Key kKeys[] = {
     {"auth.admin_token_env", "--admin-token-env", "Environment variable holding the admin API token",
      [](Config& c, std::string_view v) { return SetAdminToken(c, std::nullopt, std::nullopt, std::string(v)); },
      nullptr},
+    {"ddns_only", "--ddns-only", "Run only the DDNS updater (and the API)",
+     [](Config& c, std::string_view v) {
+       ASSIGN_OR_RETURN(c.ddns_only, ParseBool(v));
+       return Status::Ok();
+     },
+     nullptr, false, /*boolean=*/true},
     {"zones", "--zone", "Zone from a file, NAME=FILE (repeatable)",
      [](Config& c, std::string_view v) {
        size_t eq = v.find('=');
@@ -227,7 +257,7 @@ const Key kKeys[] = {
 };
 
 // Mappings that only group other keys.
-constexpr std::string_view kSections[] = {"log", "dns", "dns.tcp", "api", "auth"};
+constexpr std::string_view kSections[] = {"log", "dns", "dns.tcp", "api", "auth", "networks"};
 // Lists of credential mappings under auth:, parsed by YamlReader::Credentials.
 constexpr std::string_view kCredentialLists[] = {"auth.tokens", "auth.users", "auth.tsig_keys"};
 
@@ -274,7 +304,8 @@ class YamlReader {
       YAML::Mark value_mark = value.Mark().is_null() ? key_node.Mark() : value.Mark();
       if (value.IsNull()) {
         if (!IsSection(path) && FindKey(path) == nullptr &&
-            std::find(std::begin(kCredentialLists), std::end(kCredentialLists), path) == std::end(kCredentialLists)) {
+            std::find(std::begin(kCredentialLists), std::end(kCredentialLists), path) == std::end(kCredentialLists) &&
+            path != "ddns") {
           return Error(key_node.Mark(), path, "unknown key");
         }
         continue;  // "key:" with no value keeps the default
@@ -283,6 +314,10 @@ class YamlReader {
         RETURN_IF_ERROR(Map(value, value_mark, path, c));
       } else if (path == "zones") {
         RETURN_IF_ERROR(Zones(value, value_mark, c));
+      } else if (path == "ddns") {
+        ddns::YamlContext ctx{[this](const YAML::Mark& m, std::string_view k, std::string_view why) { return Error(m, k, why); },
+                              ParseDuration};
+        ASSIGN_OR_RETURN(c.ddns, ddns::ParseDdnsConfig(value, ctx));
       } else if (path == "auth.tokens") {
         RETURN_IF_ERROR(Credentials(value, value_mark, path, auth::CredentialKind::kToken, c));
       } else if (path == "auth.users") {
@@ -561,6 +596,11 @@ Result<Config> ParseConfigText(std::string_view yaml, std::string_view source_na
     RETURN_IF_ERROR(reader.Map(root, root.Mark(), "", config));
   } catch (const YAML::Exception& e) {
     return reader.Error(e.mark, "", e.msg);
+  }
+  // A file that only sets up DDNS (no dns, no zones) is the home-router case: run just that.
+  const YAML::Node& top = root;  // const: lookups must not add keys
+  if (top.IsMap() && top["ddns"].IsDefined() && !top["dns"].IsDefined() && !top["zones"].IsDefined()) {
+    config.ddns_only = true;
   }
   return config;
 }

@@ -15,6 +15,7 @@
 #include "core/log.h"
 #include "core/net_address.h"
 #include "core/status.h"
+#include "ddns/ddns_config.h"
 #include "dns/wire/name.h"
 
 namespace berth::config {
@@ -71,14 +72,28 @@ struct ZoneConfig {
   bool operator==(const ZoneConfig&) const = default;
 };
 
+// Container networks (src/net). Off by default: turning them on lets berthd create bridges,
+// veths and its nftables table in the namespace it runs in.
+struct NetworksConfig {
+  bool enabled = false;
+  std::optional<Cidr> default_subnet;  // the default network's; unset: first free pool subnet
+  std::string nft_table = "berth";
+};
+
 struct Config {
   std::string state_dir = "./var";
   LogConfig log;
   DnsConfig dns;
   ApiConfig api;
   std::vector<ZoneConfig> zones;
+  NetworksConfig networks;
   // Admin token, API tokens, dyndns2 users and TSIG keys with their scopes (secrets resolved).
   auth::AuthConfig auth;
+  // The DDNS updater's jobs (ddns/ddns_config.h); empty: no updater.
+  ddns::DdnsConfig ddns;
+  // Run only the DDNS updater and the API (--ddns-only; implied by a file whose only
+  // sections are ddns and the general ones: no dns, zones).
+  bool ddns_only = false;
   // Set by ConfigFromArgs for --help / --version: main prints it and exits 0.
   std::optional<std::string> print_and_exit;
 };

@@ -8,6 +8,8 @@
 #include <spdlog/spdlog.h>
 
 #include "api/api.h"
+#include "api/ddns_routes.h"
+#include "ddns/kernel.h"
 
 namespace berth::daemon {
 
@@ -97,6 +99,10 @@ void Daemon::ZoneChanged(const dns::Name& zone, uint32_t serial) {
 Status Daemon::Start() {
   ASSIGN_OR_RETURN(store_, store::Store::Open(config_.state_dir));
   ASSIGN_OR_RETURN(auth_, auth::AuthPolicy::Make(config_.auth, store_.get()));
+  if (!config_.ddns.records.empty()) {
+    ASSIGN_OR_RETURN(ddns_, ddns::Updater::Make(config_.ddns, ddns::KernelEnv()));
+  }
+  if (config_.ddns_only) return StartDdnsOnly();
   zones_ = std::make_unique<ZoneService>(*store_, table_);
   RETURN_IF_ERROR(LoadZoneSettings(config_));
   notifier_ = std::make_unique<dns::transfer::Notifier>();
@@ -160,6 +166,20 @@ Status Daemon::Start() {
   for (const auto& a : dns_->bound())
     spdlog::info("DNS listening on {} (UDP+TCP, {} workers)", a.ToString(), opts.workers);
 
+  if (config_.networks.enabled) {
+    net::EngineOptions net_opts;
+    net_opts.state_dir = config_.state_dir;
+    net_opts.default_subnet = config_.networks.default_subnet;
+    net_opts.table = config_.networks.nft_table;
+    network_dns_ = std::make_unique<NetworkDns>(table_, recursor_.get(), config_.dns.edns_udp_size);
+    net_opts.observer = network_dns_.get();
+    networks_ = std::make_unique<net::NetworkEngine>(store_.get(), net_opts);
+    if (Status s = networks_->Start(); !s.ok()) {
+      dns_->Stop(std::chrono::milliseconds(0));
+      return s.WithContext("container networks");
+    }
+  }
+
   http::Router router;
   api::ApiContext ctx;
   ctx.zones = zones_.get();
@@ -170,15 +190,10 @@ Status Daemon::Start() {
   ctx.recursor = recursor_.get();
   ctx.edns_udp_size = config_.dns.edns_udp_size;
   ctx.auth = auth_.get();
+  ctx.networks = networks_.get();
+  ctx.ddns = ddns_.get();
   RETURN_IF_ERROR(api::RegisterRoutes(router, ctx));
-  http::ServerOptions api_opts;
-  if (config_.api.listen && !config_.api.tls_cert.empty()) {
-    api_opts.listeners.push_back(
-        http::Listener::Tls(config_.api.listen->ToString(), config_.api.tls_cert, config_.api.tls_key));
-  } else if (config_.api.listen) {
-    api_opts.listeners.push_back(http::Listener::Tcp(config_.api.listen->ToString()));
-  }
-  if (!config_.api.socket.empty()) api_opts.listeners.push_back(http::Listener::Unix(config_.api.socket));
+  http::ServerOptions api_opts = ApiServerOptions();
   if (!api_opts.listeners.empty()) {
     api_ = std::make_unique<http::Server>(std::move(router), api_opts);
     if (Status s = api_->Start(); !s.ok()) {
@@ -187,10 +202,42 @@ Status Daemon::Start() {
     }
     for (const auto& l : api_->listeners()) spdlog::info("API listening on {}", l.address);
   }
+  if (ddns_) RETURN_IF_ERROR(ddns_->Start());
   return Status::Ok();
 }
 
+http::ServerOptions Daemon::ApiServerOptions() const {
+  http::ServerOptions api_opts;
+  if (config_.api.listen && !config_.api.tls_cert.empty()) {
+    api_opts.listeners.push_back(
+        http::Listener::Tls(config_.api.listen->ToString(), config_.api.tls_cert, config_.api.tls_key));
+  } else if (config_.api.listen) {
+    api_opts.listeners.push_back(http::Listener::Tcp(config_.api.listen->ToString()));
+  }
+  if (!config_.api.socket.empty()) api_opts.listeners.push_back(http::Listener::Unix(config_.api.socket));
+  return api_opts;
+}
+
+Status Daemon::StartDdnsOnly() {
+  if (!ddns_) return InvalidArgument("--ddns-only: the config has no ddns.records to follow");
+  http::Router router;
+  RETURN_IF_ERROR(router.Add("GET", "/healthz", [](const http::Request&) { return http::Response::Text(200, "ok\n"); }));
+  RETURN_IF_ERROR(api::RegisterDdnsRoutes(router, ddns_.get(), auth_.get()));
+  http::ServerOptions api_opts = ApiServerOptions();
+  if (!api_opts.listeners.empty()) {
+    api_ = std::make_unique<http::Server>(std::move(router), api_opts);
+    RETURN_IF_ERROR(api_->Start().WithContext("API"));
+    for (const auto& l : api_->listeners()) spdlog::info("API listening on {}", l.address);
+  }
+  spdlog::info("DDNS only: {} job(s), no DNS server", config_.ddns.records.size());
+  return ddns_->Start();
+}
+
 Status Daemon::Reload(const config::Config& fresh) {
+  if (config_.ddns_only) {
+    spdlog::warn("reload: DDNS changes take effect at the next restart");
+    return Status::Ok();
+  }
   if (fresh.dns.listen != config_.dns.listen || fresh.api.listen != config_.api.listen ||
       fresh.api.socket != config_.api.socket || fresh.state_dir != config_.state_dir ||
       fresh.dns.forward != config_.dns.forward || fresh.dns.workers != config_.dns.workers)
@@ -204,7 +251,11 @@ Status Daemon::Reload(const config::Config& fresh) {
 
 void Daemon::Stop() {
   // Stop intake first (API, then DNS draining), then the forwarder fails what is left.
+  if (ddns_) ddns_->Stop();
   if (api_) api_->Stop(std::chrono::seconds(5));
+  // Networks keep their kernel state: published ports work on while berthd restarts.
+  if (networks_) networks_->Stop();
+  if (network_dns_) network_dns_->Stop();
   if (dns_) dns_->Stop(std::chrono::milliseconds(2000));
   if (forwarder_) forwarder_->Stop();
   api_.reset();

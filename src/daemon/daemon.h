@@ -13,11 +13,14 @@
 #include "core/status.h"
 #include "daemon/dns_control.h"
 #include "daemon/forwarding.h"
+#include "daemon/network_dns.h"
 #include "daemon/zone_service.h"
+#include "ddns/updater.h"
 #include "dns/server/server.h"
 #include "dns/transfer/acl.h"
 #include "dns/transfer/notify.h"
 #include "http/server.h"
+#include "net/engine/network_engine.h"
 #include "store/store.h"
 
 namespace berth::daemon {
@@ -42,6 +45,10 @@ class Daemon {
 
  private:
   std::vector<FileZone> FileZones(const config::Config& c) const;
+  // --ddns-only: the updater plus an API with /healthz and the DDNS routes; no DNS, no zones.
+  Status StartDdnsOnly();
+  // The API listeners of the config (TCP or TLS, and the unix socket).
+  http::ServerOptions ApiServerOptions() const;
   // Who may update and transfer zones over DNS, from the auth policy and the zones' ACLs.
   DnsControlPolicy ControlPolicy();
   // /metrics families for updates, transfers, TSIG failures and NOTIFY.
@@ -72,7 +79,11 @@ class Daemon {
   std::unique_ptr<dns::transfer::Notifier> notifier_;
   std::unique_ptr<DnsControl> control_;
   std::unique_ptr<dns::DnsServer> dns_;
+  // Endpoint names on each network's gateway; declared first so the engine goes before it.
+  std::unique_ptr<NetworkDns> network_dns_;
+  std::unique_ptr<net::NetworkEngine> networks_;  // null unless networks.enabled
   std::unique_ptr<http::Server> api_;
+  std::unique_ptr<ddns::Updater> ddns_;  // null without ddns.records
 };
 
 }  // namespace berth::daemon

@@ -89,6 +89,23 @@ def _pdeathsig():
     _libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
+def remove_namespaces(prefixes):
+    """Deletes every named network namespace whose name starts with one of `prefixes`,
+    killing the processes still inside first (so nothing keeps it alive)."""
+    r = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True)
+    for line in r.stdout.splitlines():
+        name = line.split()[0] if line.strip() else ""
+        if not name or not name.startswith(tuple(prefixes)):
+            continue
+        pids = subprocess.run(["ip", "netns", "pids", name], capture_output=True, text=True).stdout.split()
+        for pid in pids:
+            try:
+                os.kill(int(pid), signal.SIGKILL)
+            except (ProcessLookupError, ValueError):
+                pass
+        subprocess.run(["ip", "netns", "del", name], capture_output=True)
+
+
 def tmpdir(prefix="berth-it-"):
     d = tempfile.mkdtemp(prefix=prefix)
     _tmpdirs.append(d)

@@ -1,0 +1,340 @@
+"""Container networks end to end. berthd runs inside a test "host" network namespace (so
+nothing touches this machine's interfaces or firewall) with a second "outside" namespace
+wired to it as the world. Through the real `berth` CLI it checks: network create/ls/inspect/rm
+with clear errors that change nothing, endpoints (`berth run`, `exec`, `stop`, `connect`,
+`disconnect`), the connectivity matrix (same network yes, across networks no, internal network
+no way out, egress masqueraded), published ports (from outside, from the host, 127.0.0.1,
+hairpin, a 127.0.0.1-only publish, -P), port conflicts, nftables restore after a flush,
+kill -9 + restart, and at the end that no link, namespace or nft element is left.
+"""
+import argparse
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import harness  # noqa: E402
+from harness import check, log  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ECHO = os.path.join(HERE, "echo_server.py")
+PROBE = os.path.join(HERE, "probe.py")
+TAG = "bt%05d" % (os.getpid() % 100000)
+HOST, OUT, EXTRA = TAG + "-host", TAG + "-out", TAG + "-x"
+HOST_IP, OUT_IP = "198.18.0.1", "198.18.0.2"
+
+
+def sh(argv, timeout=20, check_rc=True):
+    r = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+    if check_rc and r.returncode != 0:
+        raise RuntimeError("%s -> %d\n%s%s" % (" ".join(argv), r.returncode, r.stdout, r.stderr))
+    return r
+
+
+def in_ns(ns, *argv):
+    return ["ip", "netns", "exec", ns] + list(argv)
+
+
+def net_of(ns, *argv):
+    # Only the network namespace: `ip netns exec` would also give the process a private mount
+    # namespace, hiding the /run/netns mounts berthd makes from everyone else.
+    return ["nsenter", "--net=/run/netns/" + ns] + list(argv)
+
+
+class Env:
+    pass
+
+
+E = Env()
+
+
+def berth(*args, timeout=30):
+    r = sh(net_of(HOST, E.berth, "--api", E.sock) + list(args), timeout=timeout, check_rc=False)
+    return r.returncode, r.stdout, r.stderr
+
+
+def probe_from_ns(ns, host, port, proto="tcp", timeout=1.5):
+    r = sh(in_ns(ns, "python3", PROBE, host, str(port), proto, str(timeout)), check_rc=False, timeout=timeout + 10)
+    return r.stdout.strip() if r.returncode == 0 else None
+
+
+def probe_from_endpoint(name, host, port, proto="tcp", timeout=1.5):
+    rc, out, _ = berth("exec", name, "--", "python3", PROBE, host, str(port), proto, str(timeout), timeout=timeout + 15)
+    return out.strip() if rc == 0 else None
+
+
+def wait_for(fn, timeout=10.0, step=0.1):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        v = fn()
+        if v:
+            return v
+        time.sleep(step)
+    return fn()
+
+
+def links(ns):
+    r = sh(["ip", "-n", ns, "-j", "link", "show"], check_rc=False)
+    return [l["ifname"] for l in json.loads(r.stdout or "[]")]
+
+
+def nft_elements(ns):
+    r = sh(in_ns(ns, "nft", "-j", "list", "table", "inet", "berth"), check_rc=False)
+    if r.returncode != 0:
+        return None
+    out = {}
+    for item in json.loads(r.stdout)["nftables"]:
+        for kind in ("set", "map"):
+            if kind in item:
+                out[item[kind]["name"]] = item[kind].get("elem", [])
+    return out
+
+
+def start_berthd():
+    argv = net_of(HOST, E.berthd, "--config", E.cfg, "--admin-token-file", E.token_file,
+                 "--dns-listen", "127.0.0.1:%d" % E.dns_port, "--state-dir", E.state,
+                 "--api-socket", E.sock, "--api-listen", "", "--log-format", "text")
+    E.proc = harness.Proc("berthd", argv, os.path.join(E.dir, "berthd-%d.log" % time.monotonic_ns()))
+    ok = wait_for(lambda: not E.proc.alive() or (os.path.exists(E.sock) and _ready()), timeout=20)
+    if not ok or not E.proc.alive():
+        raise RuntimeError("berthd did not become ready:\n" + E.proc.log_tail())
+
+
+def _ready():
+    try:
+        st, _ = harness.http_unix(E.sock, "GET", "/readyz", timeout=1)
+        return st == 200
+    except OSError:
+        return False
+
+
+def setup(args):
+    E.berthd, E.berth = args.berthd, args.berth
+    E.dir = harness.tmpdir("berth-networks-")
+    E.state = os.path.join(E.dir, "state")
+    E.sock = os.path.join(E.dir, "api.sock")
+    E.cfg = os.path.join(E.dir, "berthd.yaml")
+    E.token_file = os.path.join(E.dir, "admin.token")
+    E.dns_port = 5353
+    with open(E.token_file, "w") as f:
+        f.write(harness.ADMIN_TOKEN + "\n")
+    with open(E.cfg, "w") as f:
+        f.write("dns:\n  forward: []\nnetworks:\n  enabled: true\n  default_subnet: 10.199.0.0/24\n")
+    for ns in (HOST, OUT):
+        sh(["ip", "netns", "add", ns])
+    sh(["ip", "link", "add", "name", "up0", "netns", HOST, "type", "veth", "peer", "name", "up0", "netns", OUT])
+    for ns, ip in ((HOST, HOST_IP), (OUT, OUT_IP)):
+        sh(["ip", "-n", ns, "addr", "add", ip + "/24", "dev", "up0"])
+        sh(["ip", "-n", ns, "link", "set", "up0", "up"])
+        sh(["ip", "-n", ns, "link", "set", "lo", "up"])
+    harness.Proc("outside-echo", in_ns(OUT, "python3", ECHO, "outside", "7000"), os.path.join(E.dir, "outside.log"))
+    harness.Proc("host-echo", in_ns(HOST, "python3", ECHO, "hostsvc", "7001"), os.path.join(E.dir, "host.log"))
+    start_berthd()
+
+
+def teardown():
+    try:
+        if getattr(E, "proc", None):
+            E.proc.stop()
+    finally:
+        # Endpoint processes run in namespaces berth made: they go with the namespaces.
+        harness.remove_namespaces([TAG, "berth-" + TAG])
+
+
+def run_server(name, *run_args, port=7000):
+    rc, out, err = berth("run", "-d", "--name", name, *run_args, "--", "python3", ECHO, name, str(port))
+    if rc != 0:
+        return False, err
+    return bool(wait_for(lambda: probe_from_endpoint(name, "127.0.0.1", port), timeout=10)), err
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--berthd", required=True)
+    ap.add_argument("--berth", required=True)
+    args = ap.parse_args()
+    if os.geteuid() != 0:
+        log("SKIP: needs root for network namespaces")
+        return 0
+    try:
+        setup(args)
+        scenario()
+    finally:
+        teardown()
+    harness.finish()
+
+
+def ep(name):
+    rc, out, _ = berth("--json", "ps")
+    for e in json.loads(out or "[]"):
+        if e["name"] == name:
+            return e
+    return None
+
+
+def ip_of(name, network):
+    e = ep(name)
+    for n in (e or {}).get("networks", []):
+        if n["network"] == network:
+            return n["ip"].split("/")[0]
+    return None
+
+
+def scenario():
+    log("== networks")
+    rc, out, _ = berth("network", "ls")
+    check(rc == 0 and "bridge" in out and "10.199.0.0/24" in out, "the default network exists", out)
+    for name, extra in (("neta", ["--subnet", "10.201.0.0/24"]), ("netb", ["--subnet", "10.202.0.0/24"]),
+                        ("netc", ["--subnet", "10.203.0.0/24", "--internal"])):
+        rc, out, err = berth("network", "create", *extra, name)
+        check(rc == 0 and re.fullmatch(r"[0-9a-f]{64}\n", out), "create network " + name, err)
+    rc, out, _ = berth("network", "inspect", "neta")
+    info = json.loads(out)[0] if rc == 0 else {}
+    check(info.get("IPAM", {}).get("Config", [{}])[0].get("Gateway") == "10.201.0.1", "inspect shows the gateway", out)
+    check("10.201.0.1/24" in sh(["ip", "-n", HOST, "addr"]).stdout, "the bridge carries the gateway address")
+
+    log("== bad requests change nothing")
+    before = (berth("network", "ls")[1], links(HOST))
+    for argv, reason in ((["--subnet", "10.201.0.0/16", "x1"], "overlaps"),
+                         (["--subnet", "10.210.0.0/24", "--gateway", "10.211.0.1", "x2"], "not inside"),
+                         (["--subnet", "10.212.0.0/33", "x3"], "prefix length"),
+                         (["--subnet", "10.213.0.0/24", "--ip-range", "10.214.0.0/25", "x4"], "not inside"),
+                         (["--subnet", "10.215.0.0/24", "neta"], "already exists"),
+                         (["-d", "macvlan", "x5"], "parent")):
+        rc, out, err = berth("network", "create", *argv)
+        check(rc != 0 and reason in err, "network create %s refused (%s)" % (" ".join(argv), reason), err)
+    check((berth("network", "ls")[1], links(HOST)) == before, "failed creates left no network and no link")
+
+    log("== endpoints")
+    for name, net in (("a1", "neta"), ("a2", "neta"), ("b1", "netb"), ("c1", "netc")):
+        extra = ["-p", "8080:7000", "-p", "8080:7000/udp"] if name == "a1" else []
+        if name == "a2":
+            extra = ["-p", "127.0.0.1:8081:7000", "--alias", "db", "--alias", "shared"]
+        ok, err = run_server(name, "--network", net, *extra)
+        check(ok, "endpoint %s runs on %s" % (name, net), err)
+    a1, a2, b1, c1 = (ip_of(n, net) for n, net in (("a1", "neta"), ("a2", "neta"), ("b1", "netb"), ("c1", "netc")))
+    check(a1 == "10.201.0.2" and a2 == "10.201.0.3", "addresses come from IPAM in order", "%s %s" % (a1, a2))
+
+    log("== connectivity matrix")
+    check((probe_from_endpoint("a1", a2, 7000) or "").startswith("a2 10.201.0.2"), "a1 -> a2 (same network, tcp)")
+    check((probe_from_endpoint("a2", a1, 7000, "udp") or "").startswith("a1 "), "a2 -> a1 (same network, udp)")
+    check(probe_from_endpoint("a1", b1, 7000, timeout=1) is None, "a1 -> b1 blocked (other network)")
+    check(probe_from_endpoint("b1", a1, 7000, timeout=1) is None, "b1 -> a1 blocked (other network)")
+    got = probe_from_endpoint("a1", OUT_IP, 7000) or ""
+    check(got == "outside " + HOST_IP, "a1 -> outside, masqueraded to the host address", got)
+    check(probe_from_endpoint("c1", OUT_IP, 7000, timeout=1) is None, "internal network has no way out")
+    got = probe_from_endpoint("c1", "10.203.0.1", 7001) or ""
+    check(got.startswith("hostsvc 10.203."), "internal network still reaches the host's services on its gateway", got)
+
+    log("== names")
+    def dig(endpoint, name, rdtype="A"):
+        rc, out, err = berth("exec", endpoint, "--", "dig", "+tries=2", "+time=2", name, rdtype)
+        status = re.search(r"status: (\w+)", out)
+        if not status:
+            log("  (dig %s %s from %s: rc %d\n%s%s)" % (name, rdtype, endpoint, rc, out, err))
+        answers = re.findall(r"^\S+\s+\d+\s+IN\s+" + rdtype + r"\s+(\S+)$", out, re.M)
+        return (status.group(1) if status else "none"), sorted(answers)
+    rc, out, _ = berth("exec", "a1", "--", "cat", "/etc/resolv.conf")
+    check("nameserver 10.201.0.1" in out, "resolv.conf points at the network's gateway", out)
+    check(dig("a1", "a2") == ("NOERROR", [a2]), "a1 resolves a2 on its network", str(dig("a1", "a2")))
+    check(dig("a1", "db") == ("NOERROR", [a2]), "a1 resolves a2's alias", str(dig("a1", "db")))
+    check(dig("a1", "b1")[0] == "NXDOMAIN", "a1 gets NXDOMAIN for b1 (only on netb)", str(dig("a1", "b1")))
+    check(dig("b1", "a2")[0] == "NXDOMAIN", "b1 gets NXDOMAIN for a2 (only on neta)", str(dig("b1", "a2")))
+    check(dig("b1", "b1") == ("NOERROR", [b1]), "b1 resolves itself", str(dig("b1", "b1")))
+    rev = ".".join(reversed(a2.split("."))) + ".in-addr.arpa"
+    check(dig("a1", rev, "PTR") == ("NOERROR", ["a2."]), "PTR of a2's address", str(dig("a1", rev, "PTR")))
+    ok, err = run_server("a5", "--network", "neta", "--alias", "shared", port=7002)
+    a5 = ip_of("a5", "neta")
+    check(dig("a1", "shared") == ("NOERROR", sorted([a2, a5])), "an alias shared by two endpoints returns both",
+          str(dig("a1", "shared")))
+    rc, _, err = berth("stop", "-t", "1", "a5")
+    check(rc == 0 and wait_for(lambda: ep("a5") is None, timeout=15), "stop removes the endpoint", err)
+    check(wait_for(lambda: dig("a1", "a5")[0] == "NXDOMAIN", timeout=15), "a name is gone when its endpoint goes",
+          str(dig("a1", "a5")))
+
+    log("== published ports")
+    got = probe_from_ns(OUT, HOST_IP, 8080) or ""
+    check(got.startswith("a1 "), "outside -> host:8080/tcp reaches a1", got)
+    check((probe_from_ns(OUT, HOST_IP, 8080, "udp") or "").startswith("a1 "), "outside -> host:8080/udp reaches a1")
+    check((probe_from_ns(HOST, "127.0.0.1", 8080) or "").startswith("a1 "), "host -> 127.0.0.1:8080 reaches a1")
+    check((probe_from_ns(HOST, HOST_IP, 8080) or "").startswith("a1 "), "host -> host address:8080 reaches a1")
+    check((probe_from_endpoint("a1", HOST_IP, 8080) or "").startswith("a1 "), "hairpin: a1 -> its own published port")
+    check((probe_from_ns(HOST, "127.0.0.1", 8081) or "").startswith("a2 "), "127.0.0.1-only publish works on the host")
+    check(probe_from_ns(OUT, HOST_IP, 8081, timeout=1) is None, "127.0.0.1-only publish is closed to other hosts")
+    ok, err = run_server("a3", "--network", "neta", "-P", "--expose", "7000")
+    rc, out, _ = berth("port", "a3")
+    m = re.search(r"7000/tcp -> 0\.0\.0\.0:(\d+)", out)
+    port = int(m.group(1)) if m else 0
+    check(ok and 32768 <= port <= 60999, "-P publishes on a random port from 32768-60999", out)
+    check((probe_from_ns(OUT, HOST_IP, port) or "").startswith("a3 "), "-P port reachable from outside")
+
+    log("== conflicts and errors")
+    before = (links(HOST), berth("ps")[1])
+    rc, _, err = berth("run", "--name", "dup", "--network", "neta", "-p", "8080:7000", "--", "true")
+    check(rc != 0 and "8080" in err and "already published" in err, "host port conflict refused", err)
+    rc, _, err = berth("run", "--name", "a1", "--network", "neta", "--", "true")
+    check(rc != 0 and "already exists" in err, "endpoint name in use refused", err)
+    rc, _, err = berth("run", "--name", "ipx", "--network", "neta", "--ip", "10.201.0.2", "--", "true")
+    check(rc != 0 and "in use" in err, "static address in use refused", err)
+    rc, _, err = berth("run", "--name", "nonet", "--network", "nosuch", "--", "true")
+    check(rc != 0 and "does not exist" in err, "unknown network refused", err)
+    rc, _, err = berth("run", "--name", "badp", "--network", "neta", "-p", "0:80", "--", "true")
+    check(rc != 0 and "between 1 and 65535" in err, "bad port refused", err)
+    rc, _, err = berth("network", "rm", "neta")
+    check(rc != 0 and "endpoints attached" in err, "removing a network with endpoints refused", err)
+    check((links(HOST), berth("ps")[1]) == before, "refused requests left no link and no endpoint")
+    rc, out, _ = berth("run", "--name", "exit7", "--network", "neta", "--", "sh", "-c", "exit 7")
+    check(rc == 7, "berth run exits with the command's status", str(rc))
+    check(ep("exit7") is None, "the endpoint of a finished run is gone")
+
+    log("== connect and disconnect")
+    sh(["ip", "netns", "add", EXTRA])
+    rc, out, err = berth("network", "connect", "netb", EXTRA, "--ip", "10.202.0.50")
+    check(rc == 0, "connect a named netns", err)
+    got = probe_from_ns(EXTRA, b1, 7000) or ""
+    check(got.startswith("b1 10.202.0.50"), "the connected namespace reaches b1 with its static address", got)
+    rc, _, err = berth("network", "disconnect", "netb", EXTRA)
+    check(rc == 0 and ep(EXTRA) is None and "eth0" not in links(EXTRA), "disconnect removes the interface", err)
+
+    log("== firewall restore after a flush")
+    sh(in_ns(HOST, "nft", "flush", "ruleset"))
+    restored = wait_for(lambda: (probe_from_ns(OUT, HOST_IP, 8080, timeout=0.5) or "").startswith("a1 "), timeout=5)
+    check(restored, "published port works again after `nft flush ruleset`")
+
+    log("== kill -9 and restart")
+    E.proc.signal(signal.SIGKILL)
+    E.proc.wait(5)
+    check((probe_from_ns(OUT, HOST_IP, 8080) or "").startswith("a1 "), "published port works while berthd is down")
+    start_berthd()
+    check((probe_from_ns(OUT, HOST_IP, 8080) or "").startswith("a1 "), "published port works after restart")
+    check(ip_of("a1", "neta") == a1, "endpoints survive the restart")
+    rc, _, err = berth("run", "--name", "dup2", "--network", "neta", "-p", "8080:7000", "--", "true")
+    check(rc != 0 and "already published" in err, "port reservations survive the restart", err)
+    ok, err = run_server("a4", "--network", "neta")
+    check(ok and ip_of("a4", "neta") not in (a1, a2), "IPAM state survives the restart", str(ip_of("a4", "neta")))
+
+    log("== stop and clean up")
+    for name in ("a1", "a2", "a3", "a4", "b1", "c1"):
+        rc, _, err = berth("stop", "-t", "2", name)
+        check(rc == 0, "stop " + name, err)
+    check(wait_for(lambda: not json.loads(berth("--json", "ps")[1] or "[1]"), timeout=5), "no endpoints left")
+    for name in ("neta", "netb", "netc"):
+        rc, _, err = berth("network", "rm", name)
+        check(rc == 0, "remove network " + name, err)
+    left = [l for l in links(HOST) if l.startswith("vb-") or (l.startswith("berth-"))]
+    check(not left, "no veth or bridge left (berth0 stays for the default network)", str(left))
+    elements = nft_elements(HOST) or {}
+    ports_left = {k: v for k, v in elements.items() if k.startswith("pub") and v}
+    check(elements and not ports_left, "no published-port element left in nftables", json.dumps(ports_left))
+    others = [k for k, v in elements.items() if "berth-" in json.dumps(v)]
+    check(not others, "no element of a removed network left in nftables", json.dumps(elements))
+    r = sh(["ip", "netns", "list"]).stdout
+    check("berth-a1" not in r and "berth-exit7" not in r, "no namespace left", r)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
