@@ -443,6 +443,12 @@ Status NetworkEngine::BuildBridge(const Network& n) {
   // port on each attach (br_mtu_auto_adjust walks all ports).
   RETURN_IF_ERROR(IgnoreExists(netlink_->CreateBridge(n.bridge, spec.mtu ? spec.mtu : kDefaultMtu)));
   ASSIGN_OR_RETURN(int idx, netlink_->LinkIndex(n.bridge));
+  // A bridge without a MAC of its own takes the lowest of its ports', so a new endpoint could
+  // change it and leave every container's ARP entry for the gateway pointing nowhere for
+  // seconds. A fixed MAC (from the gateway address, stable across restarts) never moves.
+  if (!spec.subnets.empty() && spec.subnets[0].gateway) {
+    RETURN_IF_ERROR(netlink_->SetMac(idx, MacForIp(*spec.subnets[0].gateway)));
+  }
   for (const SubnetSpec& s : spec.subnets) {
     RETURN_IF_ERROR(IgnoreExists(netlink_->AddAddress(idx, *s.gateway, s.subnet.prefix_length(), /*nodad=*/true)));
   }

@@ -112,7 +112,13 @@ def _ready():
         return False
 
 
+def netns_names():
+    r = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True)
+    return [line.split()[0] for line in r.stdout.splitlines() if line.strip()]
+
+
 def setup(args):
+    E.netns_before = set(netns_names())
     E.berthd, E.berth = args.berthd, args.berth
     E.dir = harness.tmpdir("berth-networks-")
     E.state = os.path.join(E.dir, "state")
@@ -142,14 +148,17 @@ def teardown():
             E.proc.stop()
     finally:
         # Endpoint processes run in namespaces berth made: they go with the namespaces.
-        harness.remove_namespaces([TAG, "berth-" + TAG])
+        made = [n for n in netns_names() if n.startswith("berth-") and n not in E.netns_before]
+        harness.remove_namespaces([TAG] + made)
 
 
-def run_server(name, *run_args, port=7000):
-    rc, out, err = berth("run", "-d", "--name", name, *run_args, "--", "python3", ECHO, name, str(port))
+def run_server(name, *run_args, port=7000, v6=False):
+    extra = ["6"] if v6 else []
+    rc, out, err = berth("run", "-d", "--name", name, *run_args, "--", "python3", ECHO, name, str(port), *extra)
     if rc != 0:
         return False, err
-    return bool(wait_for(lambda: probe_from_endpoint(name, "127.0.0.1", port), timeout=10)), err
+    local = "::1" if v6 else "127.0.0.1"
+    return bool(wait_for(lambda: probe_from_endpoint(name, local, port), timeout=10)), err
 
 
 def main():
@@ -272,6 +281,34 @@ def scenario():
     check(ok and 32768 <= port <= 60999, "-P publishes on a random port from 32768-60999", out)
     check((probe_from_ns(OUT, HOST_IP, port) or "").startswith("a3 "), "-P port reachable from outside")
 
+    log("== dual stack")
+    rc, _, err = berth("network", "create", "--ipv6", "--subnet", "10.204.0.0/24", "--subnet", "fd00:204::/64", "netd")
+    check(rc == 0, "create a dual-stack network", err)
+    for name in ("d1", "d2"):
+        ok, err = run_server(name, "--network", "netd", port=7003, v6=True)
+        check(ok, "endpoint %s runs on netd" % name, err)
+    d2v6 = None
+    for n in (ep("d2") or {}).get("networks", []):
+        d2v6 = n.get("ip6", "").split("/")[0] or None
+    check(d2v6 is not None and d2v6.startswith("fd00:204::"), "d2 has an IPv6 address from the /64", str(d2v6))
+    got = probe_from_endpoint("d1", d2v6 or "::1", 7003) if d2v6 else ""
+    check((got or "").startswith("d2 fd00:204::"), "d1 -> d2 over IPv6", str(got))
+    check(dig("d1", "d2", "AAAA") == ("NOERROR", [d2v6]), "AAAA of d2 on netd", str(dig("d1", "d2", "AAAA")))
+
+    log("== macvlan")
+    rc, _, err = berth("network", "create", "-d", "macvlan", "-o", "parent=up0", "--subnet", "198.18.0.0/24",
+                       "--gateway", HOST_IP, "--ip-range", "198.18.0.128/25", "mv")
+    check(rc == 0, "create a macvlan network on the uplink", err)
+    ok, err = run_server("m1", "--network", "mv", port=7004)
+    m1 = ip_of("m1", "mv")
+    check(ok and m1 == "198.18.0.128", "macvlan endpoint gets an address from the ip-range", str(m1))
+    got = probe_from_endpoint("m1", OUT_IP, 7000) or ""
+    check(got == "outside " + str(m1), "macvlan endpoint reaches the outside host directly (no NAT)", got)
+    got = probe_from_ns(OUT, str(m1), 7004) or ""
+    check(got.startswith("m1 " + OUT_IP), "the outside host reaches the macvlan endpoint", got)
+    rc, _, err = berth("stop", "-t", "1", "m1")
+    check(rc == 0 and wait_for(lambda: ep("m1") is None, timeout=10), "stop the macvlan endpoint", err)
+
     log("== conflicts and errors")
     before = (links(HOST), berth("ps")[1])
     rc, _, err = berth("run", "--name", "dup", "--network", "neta", "-p", "8080:7000", "--", "true")
@@ -290,6 +327,14 @@ def scenario():
     rc, out, _ = berth("run", "--name", "exit7", "--network", "neta", "--", "sh", "-c", "exit 7")
     check(rc == 7, "berth run exits with the command's status", str(rc))
     check(ep("exit7") is None, "the endpoint of a finished run is gone")
+
+    log("== network modes")
+    rc, out, _ = berth("run", "--network", "none", "--name", "nonet2", "--", "ip", "-o", "link")
+    check(rc == 0 and re.findall(r"^\d+: ([^:@]+)", out, re.M) == ["lo"], "--network none: only loopback", out)
+    rc, out, _ = berth("run", "--network", "container:a2", "--", "ip", "-o", "-4", "addr")
+    check(rc == 0 and (a2 + "/24") in out, "--network container:a2 runs in a2's namespace", out)
+    rc, out, _ = berth("run", "--network", "host", "--", "ip", "-o", "-4", "addr")
+    check(rc == 0 and HOST_IP in out, "--network host runs in berthd's own namespace", out)
 
     log("== connect and disconnect")
     sh(["ip", "netns", "add", EXTRA])
@@ -317,12 +362,28 @@ def scenario():
     ok, err = run_server("a4", "--network", "neta")
     check(ok and ip_of("a4", "neta") not in (a1, a2), "IPAM state survives the restart", str(ip_of("a4", "neta")))
 
+    log("== what died while berthd was down is cleaned up at its start")
+    ok, err = run_server("z1", "--network", "netb", "-p", "9090:7000")
+    z1 = ip_of("z1", "netb")
+    z1_veth = [n["host_ifname"] for n in (ep("z1") or {}).get("networks", [])]
+    check(ok and z1 and z1_veth and z1_veth[0] in links(HOST), "endpoint z1 runs", err)
+    E.proc.signal(signal.SIGKILL)
+    E.proc.wait(5)
+    harness.remove_namespaces(["berth-z1"])  # its process and namespace die meanwhile
+    start_berthd()
+    check(ep("z1") is None, "an endpoint whose namespace died while berthd was down is removed")
+    check(not z1_veth or z1_veth[0] not in links(HOST), "its host veth is gone", str(links(HOST)))
+    pub = json.dumps((nft_elements(HOST) or {}).get("pub4_any", []))
+    check("9090" not in pub, "its published port is gone from nftables", pub)
+    ok, err = run_server("z2", "--network", "netb", "--ip", str(z1))
+    check(ok and ip_of("z2", "netb") == z1, "its address can be handed out again", err)
+
     log("== stop and clean up")
-    for name in ("a1", "a2", "a3", "a4", "b1", "c1"):
+    for name in ("a1", "a2", "a3", "a4", "b1", "c1", "d1", "d2", "z2"):
         rc, _, err = berth("stop", "-t", "2", name)
         check(rc == 0, "stop " + name, err)
     check(wait_for(lambda: not json.loads(berth("--json", "ps")[1] or "[1]"), timeout=5), "no endpoints left")
-    for name in ("neta", "netb", "netc"):
+    for name in ("neta", "netb", "netc", "netd", "mv"):
         rc, _, err = berth("network", "rm", name)
         check(rc == 0, "remove network " + name, err)
     left = [l for l in links(HOST) if l.startswith("vb-") or (l.startswith("berth-"))]
