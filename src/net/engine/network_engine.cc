@@ -3,6 +3,7 @@
 #include <openssl/rand.h>
 #include <signal.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
 #include <sys/eventfd.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -104,6 +105,21 @@ bool PortsConflict(const store::StoredPort& a, const store::StoredPort& b) {
 NetworkEngine::PortKey NetworkEngine::KeyOf(const store::StoredPort& p) { return {p.protocol, p.host_port}; }
 
 namespace {
+
+// Whether a program on this host has the port bound (listening, for TCP): publishing over it
+// would silently take its traffic. SO_REUSEADDR keeps TIME_WAIT leftovers from counting.
+bool HostPortBusy(const store::StoredPort& p) {
+  IpAddress ip = p.host_ip.empty() ? IpAddress() : IpAddress::Parse(p.host_ip).value();
+  int fd = socket(ip.is_v4() ? AF_INET : AF_INET6, (p.protocol == "udp" ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC, 0);
+  if (fd < 0) return false;
+  int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  sockaddr_storage ss{};
+  socklen_t len = SocketAddress(ip, p.host_port).ToSockaddr(&ss);
+  bool busy = bind(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0 && errno == EADDRINUSE;
+  close(fd);
+  return busy;
+}
 
 int PidfdOpen(int64_t pid) { return static_cast<int>(syscall(SYS_pidfd_open, static_cast<pid_t>(pid), 0)); }
 
@@ -660,6 +676,9 @@ Status NetworkEngine::AttachLocked(EndpointState& ep, const Netns& ns, const Att
     if (Status s = netlink_->SetBridgePortHairpin(host_idx, true); !s.ok()) {
       spdlog::warn("endpoint {}: hairpin mode on {}: {}", ep.name, a.host_ifname, s.message());
     }
+    // icc=false: containers of the network must not reach each other. nftables sees bridged
+    // traffic only when br_netfilter is loaded; port isolation holds without it.
+    if (!spec.icc) RETURN_IF_ERROR(netlink_->SetBridgePortIsolated(host_idx, true));
   } else {
     ASSIGN_OR_RETURN(int parent, netlink_->LinkIndex(spec.parent));
     RETURN_IF_ERROR(netlink_->CreateMacvlan(a.ifname, parent, &ns, spec.mtu));
@@ -759,7 +778,7 @@ Result<std::vector<store::StoredPort>> NetworkEngine::AssignPortsLocked(const En
         bool found = false;
         for (int k = 0; k < kSpan && !found; ++k) {
           p.host_port = static_cast<uint16_t>(kRandomPortFirst + (start + k) % kSpan);
-          found = !clash(p).has_value();
+          found = !clash(p).has_value() && !HostPortBusy(p);
         }
         if (!found) return ResourceExhausted("no free host port left in " + std::to_string(kRandomPortFirst) + "-" + std::to_string(kRandomPortLast));
       } else {
@@ -768,6 +787,10 @@ Result<std::vector<store::StoredPort>> NetworkEngine::AssignPortsLocked(const En
           return AlreadyExists("host port " + (p.host_ip.empty() ? std::string("0.0.0.0") : p.host_ip) + ":" +
                                std::to_string(p.host_port) + "/" + p.protocol + " is already published" +
                                (owner->empty() ? std::string(" by this request") : " by endpoint '" + *owner + "'"));
+        }
+        if (HostPortBusy(p)) {
+          return AlreadyExists("host port " + (p.host_ip.empty() ? std::string("0.0.0.0") : p.host_ip) + ":" +
+                               std::to_string(p.host_port) + "/" + p.protocol + " is in use by a program on this host");
         }
       }
       out.push_back(p);

@@ -562,17 +562,25 @@ Status Netlink::DeleteLink(int index) {
                  [&] { return fmt::format("deleting link {}", index); });
 }
 
-Status Netlink::SetBridgePortHairpin(int index, bool on) {
+Status Netlink::SetBridgePortFlag(int index, uint16_t attribute, bool on, std::string_view what) {
   RETURN_IF_ERROR(CheckIndex(index));
   // As `bridge link set dev X hairpin on`: AF_BRIDGE RTM_SETLINK with IFLA_PROTINFO.
   nlmsghdr* nlh = NewMessage(RTM_SETLINK, 0);
   PutIfinfo(nlh, AF_BRIDGE, index, 0, 0);
   nlattr* prot = mnl_attr_nest_start(nlh, IFLA_PROTINFO);  // sets NLA_F_NESTED
-  mnl_attr_put_u8(nlh, IFLA_BRPORT_MODE, on ? 1 : 0);
+  mnl_attr_put_u8(nlh, attribute, on ? 1 : 0);
   mnl_attr_nest_end(nlh, prot);
   return OnError(Transact(nullptr, nullptr), [&] {
-    return fmt::format("setting hairpin {} on bridge port {}", on ? "on" : "off", index);
+    return fmt::format("setting {} {} on bridge port {}", what, on ? "on" : "off", index);
   });
+}
+
+Status Netlink::SetBridgePortHairpin(int index, bool on) {
+  return SetBridgePortFlag(index, IFLA_BRPORT_MODE, on, "hairpin");
+}
+
+Status Netlink::SetBridgePortIsolated(int index, bool on) {
+  return SetBridgePortFlag(index, IFLA_BRPORT_ISOLATED, on, "isolated");
 }
 
 // --- addresses ---

@@ -126,6 +126,9 @@ class Netlink {
   // Hairpin mode of a bridge port (IFLA_BRPORT_MODE), needed for published-port hairpin NAT.
   // kNotFound; kInvalidArgument/kFailedPrecondition when the link is not a bridge port.
   Status SetBridgePortHairpin(int index, bool on);
+  // Port isolation (IFLA_BRPORT_ISOLATED): isolated ports of a bridge cannot talk to each
+  // other, only to non-isolated ports (the bridge itself: the gateway). Errors as hairpin.
+  Status SetBridgePortIsolated(int index, bool on);
 
   // --- addresses ---
   // nodad skips IPv6 duplicate address detection (usable at once). kAlreadyExists,
@@ -150,6 +153,7 @@ class Netlink {
  private:
   explicit Netlink(mnl_socket* sock);
   nlmsghdr* NewMessage(uint16_t type, uint16_t flags);
+  Status SetBridgePortFlag(int index, uint16_t attribute, bool on, std::string_view what);
   using MessageFn = Status (*)(const nlmsghdr* nlh, void* ctx);
   // Sends the message built in buf_ and reads until its ack (or NLMSG_DONE for a dump),
   // handing every reply of this request to fn. Errors carry no context; callers add it.

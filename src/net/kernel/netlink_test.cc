@@ -486,6 +486,10 @@ TEST_F(NetlinkTest, BridgePortHairpin) {
   EXPECT_NE(ShellIn(*host_, "ip -d link show dev vh0").find("hairpin on"), std::string::npos);
   ASSERT_OK(nl_->SetBridgePortHairpin(port, false));
   EXPECT_NE(ShellIn(*host_, "ip -d link show dev vh0").find("hairpin off"), std::string::npos);
+  ASSERT_OK(nl_->SetBridgePortIsolated(port, true));
+  EXPECT_NE(ShellIn(*host_, "ip -d link show dev vh0").find("isolated on"), std::string::npos);
+  ASSERT_OK(nl_->SetBridgePortIsolated(port, false));
+  EXPECT_NE(ShellIn(*host_, "ip -d link show dev vh0").find("isolated off"), std::string::npos);
   Status st = nl_->SetBridgePortHairpin(not_port, true);
   EXPECT_FALSE(st.ok());
   EXPECT_NE(st.message().find("bridge port"), std::string::npos) << st.message();

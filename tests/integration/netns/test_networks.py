@@ -295,6 +295,21 @@ def scenario():
     check((got or "").startswith("d2 fd00:204::"), "d1 -> d2 over IPv6", str(got))
     check(dig("d1", "d2", "AAAA") == ("NOERROR", [d2v6]), "AAAA of d2 on netd", str(dig("d1", "d2", "AAAA")))
 
+    log("== icc off")
+    rc, _, err = berth("network", "create", "--subnet", "10.205.0.0/24", "-o", "icc=false", "neti")
+    check(rc == 0, "create a network with icc=false", err)
+    for name in ("i1", "i2"):
+        ok, err = run_server(name, "--network", "neti", port=7005)
+        check(ok, "endpoint %s runs on neti" % name, err)
+    check(probe_from_endpoint("i1", ip_of("i2", "neti"), 7005, timeout=1) is None, "icc=false: i1 cannot reach i2")
+    # Without br_netfilter nftables never sees bridged traffic: port isolation must hold alone.
+    sh(in_ns(HOST, "sysctl", "-qw", "net.bridge.bridge-nf-call-iptables=0"))
+    check(probe_from_endpoint("i1", ip_of("i2", "neti"), 7005, timeout=1) is None,
+          "icc=false holds without br_netfilter (bridge port isolation)")
+    sh(in_ns(HOST, "sysctl", "-qw", "net.bridge.bridge-nf-call-iptables=1"))
+    got = probe_from_endpoint("i1", "10.205.0.1", 7001) or ""
+    check(got.startswith("hostsvc "), "icc=false: the host's services on the gateway stay reachable", got)
+
     log("== macvlan")
     rc, _, err = berth("network", "create", "-d", "macvlan", "-o", "parent=up0", "--subnet", "198.18.0.0/24",
                        "--gateway", HOST_IP, "--ip-range", "198.18.0.128/25", "mv")
@@ -321,6 +336,8 @@ def scenario():
     check(rc != 0 and "does not exist" in err, "unknown network refused", err)
     rc, _, err = berth("run", "--name", "badp", "--network", "neta", "-p", "0:80", "--", "true")
     check(rc != 0 and "between 1 and 65535" in err, "bad port refused", err)
+    rc, _, err = berth("run", "--name", "busy", "--network", "neta", "-p", "7001:7000", "--", "true")
+    check(rc != 0 and "in use by a program on this host" in err, "a port a host program listens on is refused", err)
     rc, _, err = berth("network", "rm", "neta")
     check(rc != 0 and "endpoints attached" in err, "removing a network with endpoints refused", err)
     check((links(HOST), berth("ps")[1]) == before, "refused requests left no link and no endpoint")
@@ -379,11 +396,11 @@ def scenario():
     check(ok and ip_of("z2", "netb") == z1, "its address can be handed out again", err)
 
     log("== stop and clean up")
-    for name in ("a1", "a2", "a3", "a4", "b1", "c1", "d1", "d2", "z2"):
+    for name in ("a1", "a2", "a3", "a4", "b1", "c1", "d1", "d2", "i1", "i2", "z2"):
         rc, _, err = berth("stop", "-t", "2", name)
         check(rc == 0, "stop " + name, err)
     check(wait_for(lambda: not json.loads(berth("--json", "ps")[1] or "[1]"), timeout=5), "no endpoints left")
-    for name in ("neta", "netb", "netc", "netd", "mv"):
+    for name in ("neta", "netb", "netc", "netd", "neti", "mv"):
         rc, _, err = berth("network", "rm", name)
         check(rc == 0, "remove network " + name, err)
     left = [l for l in links(HOST) if l.startswith("vb-") or (l.startswith("berth-"))]
