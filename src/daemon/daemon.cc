@@ -171,6 +171,11 @@ Status Daemon::Start() {
     net_opts.state_dir = config_.state_dir;
     net_opts.default_subnet = config_.networks.default_subnet;
     net_opts.table = config_.networks.nft_table;
+    if (auto host = config::ResolvConfNameservers(); host.ok()) {
+      for (const SocketAddress& a : *host) {
+        if (!a.ip().IsLoopback()) net_opts.host_nameservers.push_back(a.ip());
+      }
+    }
     network_dns_ = std::make_unique<NetworkDns>(table_, recursor_.get(), config_.dns.edns_udp_size);
     net_opts.observer = network_dns_.get();
     networks_ = std::make_unique<net::NetworkEngine>(store_.get(), net_opts);

@@ -828,17 +828,8 @@ Status NetworkEngine::WriteEndpointFiles(const EndpointState& ep, const std::vec
     }
   }
   if (servers.empty()) {
-    // No network DNS (macvlan, --network none, names off): the host's upstream resolvers
-    // (loopback ones cannot be reached from a namespace).
-    std::ifstream host("/etc/resolv.conf");
-    for (std::string line; std::getline(host, line);) {
-      if (line.rfind("nameserver", 0) == 0) {
-        auto ip = IpAddress::Parse(line.substr(line.find_first_not_of(" \t", 10)));
-        if (ip.ok() && !ip->IsLoopback()) servers.push_back(*ip);
-      } else if (line.rfind("search", 0) == 0 || line.rfind("options", 0) == 0) {
-        resolv += line + "\n";
-      }
-    }
+    // No network DNS (macvlan, --network none, names off): the host's upstream resolvers.
+    servers = options_.host_nameservers;
   }
   for (const IpAddress& ip : servers) resolv += "nameserver " + ip.ToString() + "\n";
   std::string hosts = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n";
@@ -861,6 +852,11 @@ Status NetworkEngine::WriteEndpointFiles(const EndpointState& ep, const std::vec
   return Status::Ok();
 }
 
+store::StoredAttachment NetworkEngine::StoredAttachmentOf(const AttachmentState& a) {
+  return {a.network_id, a.ifname, a.host_ifname, MacToString(a.mac),
+          a.v4 ? a.v4->ToString() : "", a.v6 ? a.v6->ToString() : "", a.aliases};
+}
+
 store::StoredEndpoint NetworkEngine::StoredOf(const EndpointState& ep) const {
   store::StoredEndpoint s;
   s.name = ep.name;
@@ -871,8 +867,7 @@ store::StoredEndpoint NetworkEngine::StoredOf(const EndpointState& ep) const {
   for (const auto& ip : ep.dns) dns.push_back(ip.ToString());
   s.spec = json{{"dns", dns}}.dump();
   for (const AttachmentState& a : ep.attachments) {
-    s.attachments.push_back({a.network_id, a.ifname, a.host_ifname, MacToString(a.mac),
-                             a.v4 ? a.v4->ToString() : "", a.v6 ? a.v6->ToString() : "", a.aliases});
+    s.attachments.push_back(StoredAttachmentOf(a));
   }
   s.ports = ep.ports;
   return s;
@@ -1021,7 +1016,7 @@ Result<EndpointView> NetworkEngine::Connect(const std::string& target, const Att
     AttachmentState a;
     RETURN_IF_ERROR(AttachLocked(ep, ns, req, ep.attachments.empty(), &a));
     ep.attachments.push_back(a);
-    Status st = store_->AddAttachment(ep.name, StoredOf(ep).attachments.back());
+    Status st = store_->AddAttachment(ep.name, StoredAttachmentOf(a));
     if (!st.ok()) {
       ep.attachments.pop_back();
       DetachLocked(ep, a);

@@ -58,6 +58,9 @@ struct EngineOptions {
   std::string state_dir = "./var";
   // The nftables table berth owns (family inet).
   std::string table = "berth";
+  // resolv.conf nameservers of endpoints without network DNS (macvlan, --network none):
+  // the host's, from /etc/resolv.conf; loopback ones cannot be reached from a namespace.
+  std::vector<IpAddress> host_nameservers;
   // Serves endpoint names; when set, endpoints' resolv.conf points at their network's gateway.
   NetworkObserver* observer = nullptr;
 };
@@ -148,6 +151,7 @@ class NetworkEngine {
   Status WriteEndpointFiles(const EndpointState& ep, const std::vector<IpAddress>& dns);
   EndpointView ViewOf(const EndpointState& ep) const;
   store::StoredEndpoint StoredOf(const EndpointState& ep) const;
+  static store::StoredAttachment StoredAttachmentOf(const AttachmentState& a);
   std::vector<Cidr> TakenPrefixesLocked();
   Status RestoreFirewallLocked();
   void WatchProcesses();
