@@ -12,6 +12,19 @@ const JsonFields kField("endpoint");
 
 }  // namespace
 
+Status ValidateInterfaceName(std::string_view name) {
+  if (name.empty() || name.size() > 15) {
+    return InvalidArgument("interface name '" + std::string(name.substr(0, 40)) + "' must have 1-15 characters");
+  }
+  if (name == "." || name == "..") return InvalidArgument("interface name '" + std::string(name) + "' is not allowed");
+  for (char c : name) {
+    if (c == '/' || c == ':' || c <= ' ' || c == 0x7f) {
+      return InvalidArgument("interface name '" + std::string(name) + "' may not hold '/', ':', white space or control characters");
+    }
+  }
+  return Status::Ok();
+}
+
 Status ValidateAlias(std::string_view alias) {
   if (alias.empty() || alias.size() > 253) return InvalidArgument("alias '" + std::string(alias) + "' must have 1-253 characters");
   size_t label = 0;
@@ -43,6 +56,14 @@ Result<AttachRequest> AttachRequestFromJson(const json& j) {
         ASSIGN_OR_RETURN(std::string name, kField.String(alias, "aliases[]"));
         RETURN_IF_ERROR(ValidateAlias(name));
         a.aliases.push_back(name);
+      }
+    } else if (key == "ifname") {
+      ASSIGN_OR_RETURN(a.ifname, kField.String(value, key));
+      RETURN_IF_ERROR(ValidateInterfaceName(a.ifname));
+    } else if (key == "mac") {
+      if (!value.is_null()) {
+        ASSIGN_OR_RETURN(std::string text, kField.String(value, key));
+        ASSIGN_OR_RETURN(a.mac, ParseMac(text));
       }
     } else {
       return kField.Error(key, "unknown field");

@@ -10,7 +10,7 @@ using nlohmann::json;
 TEST(EndpointRequest, ParsesEveryField) {
   auto r = EndpointRequestFromJson({{"name", "web"},
                                     {"networks", {{{"network", "front"}, {"ip", "10.0.0.5"}, {"aliases", {"www", "a.b"}}},
-                                                  {{"network", "back"}, {"ip6", "fd00::5"}}}},
+                                                  {{"network", "back"}, {"ip6", "fd00::5"}, {"ifname", "net1"}, {"mac", "02:00:00:00:00:05"}}}},
                                     {"ports", {"8080:80", "127.0.0.1::53/udp"}},
                                     {"dns", {"192.0.2.53"}},
                                     {"pid", 42}});
@@ -21,6 +21,8 @@ TEST(EndpointRequest, ParsesEveryField) {
   EXPECT_EQ(r->networks[0].ipv4->ToString(), "10.0.0.5");
   EXPECT_EQ(r->networks[0].aliases, (std::vector<std::string>{"www", "a.b"}));
   EXPECT_EQ(r->networks[1].ipv6->ToString(), "fd00::5");
+  EXPECT_EQ(r->networks[1].ifname, "net1");
+  EXPECT_EQ(MacToString(*r->networks[1].mac), "02:00:00:00:00:05");
   ASSERT_EQ(r->ports.size(), 2u);
   EXPECT_TRUE(r->ports[1].random_host_port());
   EXPECT_EQ(r->pid, 42);
@@ -40,7 +42,11 @@ TEST(EndpointRequest, RefusesBadInputNamingTheField) {
       {{{"name", "x"}, {"ports", {"80"}}}, "need a network"},
       {{{"name", "x"}, {"pid", -1}}, "process id"},
       {{{"name", "x"}, {"color", "red"}}, "unknown field"},
-      {{{"name", "x"}, {"networks", {{{"network", "a"}, {"mac", "x"}}}}}, "unknown field"},
+      {{{"name", "x"}, {"networks", {{{"network", "a"}, {"colour", "x"}}}}}, "unknown field"},
+      {{{"name", "x"}, {"networks", {{{"network", "a"}, {"mac", "x"}}}}}, "must look like"},
+      {{{"name", "x"}, {"networks", {{{"network", "a"}, {"mac", "01:00:5e:00:00:01"}}}}}, "multicast"},
+      {{{"name", "x"}, {"networks", {{{"network", "a"}, {"ifname", "eth0/1"}}}}}, "may not hold"},
+      {{{"name", "x"}, {"networks", {{{"network", "a"}, {"ifname", "a-very-long-ifname"}}}}}, "1-15 characters"},
       {{{"networks", json::array()}}, "name is empty"},
   };
   for (const Case& c : cases) {

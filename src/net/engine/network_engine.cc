@@ -49,10 +49,12 @@ struct NetworkEngine::AttachmentState {
   MacAddress mac{};
   std::optional<IpAddress> v4, v6;
   std::vector<std::string> aliases;
+  bool default_route = false;  // the endpoint's default route points at this network's gateway
 };
 
 struct NetworkEngine::EndpointState {
   std::string name;
+  std::string container_id;  // CNI
   std::string netns;
   std::pair<uint64_t, uint64_t> netns_id{0, 0};  // (dev, inode) of the namespace
   bool owned = false;
@@ -145,8 +147,10 @@ json EndpointView::ToJson() const {
                           {"host_port", p.host_port}, {"container_ip", p.container_ip},
                           {"container_port", p.container_port}});
   }
-  return {{"name", name}, {"netns", netns}, {"owned", owned}, {"pid", pid}, {"networks", atts},
-          {"ports", ports_json}, {"resolv_conf", resolv_conf}, {"hosts", hosts}};
+  json j = {{"name", name}, {"netns", netns}, {"owned", owned}, {"pid", pid}, {"networks", atts},
+            {"ports", ports_json}, {"resolv_conf", resolv_conf}, {"hosts", hosts}};
+  if (!container_id.empty()) j["container_id"] = container_id;
+  return j;
 }
 
 NetworkEngine::NetworkEngine(store::Store* store, EngineOptions options)
@@ -180,7 +184,7 @@ Status NetworkEngine::Start() {
       for (const IpAddress& ip : r) {
         if (s.subnet.Contains(ip) && ip.family() == s.subnet.network().family()) in_subnet.push_back(ip);
       }
-      ASSIGN_OR_RETURN(SubnetAllocator a, SubnetAllocator::Make(s.subnet, s.ip_range, in_subnet));
+      ASSIGN_OR_RETURN(SubnetAllocator a, AllocatorFor(s, in_subnet));
       st->allocators.push_back(std::move(a));
     }
     networks_[row.name] = std::move(st);
@@ -218,6 +222,10 @@ Status NetworkEngine::Start() {
         if (auto ip = IpAddress::Parse(d.is_string() ? d.get<std::string>() : ""); ip.ok()) ep->dns.push_back(*ip);
       }
     }
+    if (spec.is_object() && spec.contains("container_id") && spec["container_id"].is_string()) {
+      ep->container_id = spec["container_id"].get<std::string>();
+      endpoint_by_container_[ep->container_id] = row.name;
+    }
     for (const store::StoredAttachment& sa : row.attachments) {
       NetworkState* net = nullptr;
       for (auto& [name, n] : networks_) {
@@ -232,7 +240,8 @@ Status NetworkEngine::Start() {
       a.aliases = sa.aliases;
       if (!sa.ipv4.empty()) a.v4 = IpAddress::Parse(sa.ipv4).value();
       if (!sa.ipv6.empty()) a.v6 = IpAddress::Parse(sa.ipv6).value();
-      a.mac = MacForIp(a.v4 ? *a.v4 : a.v6 ? *a.v6 : IpAddress());
+      if (auto mac = ParseMac(sa.mac); mac.ok()) a.mac = *mac;
+      else a.mac = MacForIp(a.v4 ? *a.v4 : a.v6 ? *a.v6 : IpAddress());
       for (const auto& ip : {a.v4, a.v6}) {
         if (!ip) continue;
         if (auto* alloc = net->AllocatorFor(ip->family()); alloc != nullptr) {
@@ -241,6 +250,7 @@ Status NetworkEngine::Start() {
       }
       net->endpoints.insert(row.name);
       if (!a.host_ifname.empty()) live_host_links.insert(a.host_ifname);
+      a.default_route = ep->attachments.empty() && !net->net.spec.internal;
       ep->attachments.push_back(std::move(a));
     }
     ep->ports = row.ports;
@@ -282,7 +292,7 @@ Status NetworkEngine::Start() {
   if (!networks_.count(options_.default_network)) {
     NetworkSpec spec;
     spec.name = options_.default_network;
-    if (options_.default_subnet) spec.subnets.push_back({*options_.default_subnet, std::nullopt, std::nullopt});
+    if (options_.default_subnet) spec.subnets.push_back(SubnetSpec{*options_.default_subnet, {}, {}, {}, {}});
     RETURN_IF_ERROR(CreateNetworkLocked(std::move(spec), std::string(kDefaultBridge))
                         .WithContext("creating the default network"));
   }
@@ -498,11 +508,11 @@ Status NetworkEngine::CreateNetworkLocked(NetworkSpec spec, const std::string& b
   };
   if (!has(IpAddress::Family::kV4)) {
     ASSIGN_OR_RETURN(Cidr c, PickFreeSubnet(IpAddress::Family::kV4, taken));
-    spec.subnets.insert(spec.subnets.begin(), SubnetSpec{c, std::nullopt, std::nullopt});
+    spec.subnets.insert(spec.subnets.begin(), SubnetSpec{c, std::nullopt, std::nullopt, std::nullopt, std::nullopt});
   }
   if (spec.ipv6 && !has(IpAddress::Family::kV6)) {
     ASSIGN_OR_RETURN(Cidr c, PickFreeSubnet(IpAddress::Family::kV6, taken));
-    spec.subnets.push_back(SubnetSpec{c, std::nullopt, std::nullopt});
+    spec.subnets.push_back(SubnetSpec{c, std::nullopt, std::nullopt, std::nullopt, std::nullopt});
   }
   RETURN_IF_ERROR(NormalizeSpec(spec));
 
@@ -516,7 +526,7 @@ Status NetworkEngine::CreateNetworkLocked(NetworkSpec spec, const std::string& b
     for (const auto& [aux_name, ip] : spec.aux_addresses) {
       if (s.subnet.Contains(ip) && ip.family() == s.subnet.network().family()) reserved.push_back(ip);
     }
-    ASSIGN_OR_RETURN(SubnetAllocator a, SubnetAllocator::Make(s.subnet, s.ip_range, reserved));
+    ASSIGN_OR_RETURN(SubnetAllocator a, AllocatorFor(s, reserved));
     st->allocators.push_back(std::move(a));
   }
   Undo undo;
@@ -630,12 +640,17 @@ Status NetworkEngine::AttachLocked(EndpointState& ep, const Netns& ns, const Att
   a.network = req.network;
   a.network_id = net.net.id;
   a.aliases = req.aliases;
-  for (int i = 0;; ++i) {
+  auto ifname_taken = [&](const std::string& name) {
+    return std::any_of(ep.attachments.begin(), ep.attachments.end(), [&](const AttachmentState& x) { return x.ifname == name; });
+  };
+  if (!req.ifname.empty()) {
+    RETURN_IF_ERROR(ValidateInterfaceName(req.ifname));
+    if (ifname_taken(req.ifname)) return AlreadyExists("endpoint '" + ep.name + "' already has an interface " + req.ifname);
+    a.ifname = req.ifname;
+  }
+  for (int i = 0; a.ifname.empty(); ++i) {
     std::string name = "eth" + std::to_string(i);
-    if (std::none_of(ep.attachments.begin(), ep.attachments.end(), [&](const AttachmentState& x) { return x.ifname == name; })) {
-      a.ifname = name;
-      break;
-    }
+    if (!ifname_taken(name)) a.ifname = name;
   }
   Undo undo;
   auto take = [&](IpAddress::Family family, const std::optional<IpAddress>& wanted, std::optional<IpAddress>* slot) -> Status {
@@ -657,7 +672,8 @@ Status NetworkEngine::AttachLocked(EndpointState& ep, const Netns& ns, const Att
   };
   RETURN_IF_ERROR(take(IpAddress::Family::kV4, req.ipv4, &a.v4));
   RETURN_IF_ERROR(take(IpAddress::Family::kV6, req.ipv6, &a.v6));
-  a.mac = MacForIp(a.v4 ? *a.v4 : *a.v6);
+  if (!a.v4 && !a.v6) return FailedPrecondition("network '" + req.network + "' has no subnet to take an address from");
+  a.mac = req.mac ? *req.mac : MacForIp(a.v4 ? *a.v4 : *a.v6);
   const NetworkSpec& spec = net.net.spec;
 
   if (spec.driver == Driver::kBridge) {
@@ -703,6 +719,7 @@ Status NetworkEngine::AttachLocked(EndpointState& ep, const Netns& ns, const Att
   RETURN_IF_ERROR(inner.SetUp(idx, true));
   if (auto lo = inner.LinkIndex("lo"); lo.ok()) RETURN_IF_ERROR(inner.SetUp(*lo, true));
   if (first && !spec.internal) {
+    a.default_route = true;
     for (auto family : {IpAddress::Family::kV4, IpAddress::Family::kV6}) {
       const SubnetSpec* s = net.SubnetOf(family);
       if (s == nullptr || !s->gateway) continue;
@@ -865,7 +882,9 @@ store::StoredEndpoint NetworkEngine::StoredOf(const EndpointState& ep) const {
   s.pid = ep.pid;
   json dns = json::array();
   for (const auto& ip : ep.dns) dns.push_back(ip.ToString());
-  s.spec = json{{"dns", dns}}.dump();
+  json spec = {{"dns", dns}};
+  if (!ep.container_id.empty()) spec["container_id"] = ep.container_id;
+  s.spec = spec.dump();
   for (const AttachmentState& a : ep.attachments) {
     s.attachments.push_back(StoredAttachmentOf(a));
   }
@@ -876,6 +895,7 @@ store::StoredEndpoint NetworkEngine::StoredOf(const EndpointState& ep) const {
 EndpointView NetworkEngine::ViewOf(const EndpointState& ep) const {
   EndpointView v;
   v.name = ep.name;
+  v.container_id = ep.container_id;
   v.netns = ep.netns;
   v.owned = ep.owned;
   v.pid = ep.pid;
@@ -894,6 +914,11 @@ EndpointView NetworkEngine::ViewOf(const EndpointState& ep) const {
     av.ipv6 = a.v6;
     av.aliases = a.aliases;
     if (auto it = networks_.find(a.network); it != networks_.end()) {
+      const NetworkSpec& spec = it->second->net.spec;
+      bool bridged = spec.driver == Driver::kBridge;
+      if (bridged) av.bridge = it->second->net.bridge;
+      av.default_route = a.default_route;
+      av.network_dns = bridged && options_.observer != nullptr;
       if (const SubnetSpec* s = it->second->SubnetOf(IpAddress::Family::kV4)) {
         av.gateway4 = s->gateway;
         av.prefix4 = s->subnet.prefix_length();
@@ -917,11 +942,15 @@ Result<EndpointView> NetworkEngine::CreateEndpoint(const EndpointRequest& req) {
 Result<EndpointView> NetworkEngine::CreateEndpointLocked(const EndpointRequest& req) {
   RETURN_IF_ERROR(ValidateName("endpoint", req.name));
   if (endpoints_.count(req.name)) return AlreadyExists("endpoint '" + req.name + "' already exists");
+  if (!req.container_id.empty() && endpoint_by_container_.count(req.container_id)) {
+    return AlreadyExists("container " + req.container_id + " is already endpoint '" + endpoint_by_container_[req.container_id] + "'");
+  }
   for (const AttachRequest& a : req.networks) {
     if (!networks_.count(a.network)) return NotFound("network '" + a.network + "' does not exist");
   }
   auto ep = std::make_unique<EndpointState>();
   ep->name = req.name;
+  ep->container_id = req.container_id;
   ep->dns = req.dns;
   Undo undo;
   std::optional<Netns> ns;
@@ -966,6 +995,7 @@ Result<EndpointView> NetworkEngine::CreateEndpointLocked(const EndpointRequest& 
   undo.Dismiss();
   std::string name = ep->name;
   endpoint_by_netns_[ep->netns_id] = name;
+  if (!ep->container_id.empty()) endpoint_by_container_[ep->container_id] = name;
   for (const store::StoredPort& p : ep->ports) published_.emplace(KeyOf(p), std::make_pair(p.host_ip, name));
   endpoints_[name] = std::move(ep);
   for (const AttachmentState& a : endpoints_[name]->attachments) PublishNamesLocked(name, a, /*added=*/true);
@@ -1103,6 +1133,7 @@ Status NetworkEngine::RemoveEndpointLocked(const std::string& name) {
   for (const AttachmentState& a : ep.attachments) PublishNamesLocked(name, a, /*added=*/false);
   for (const store::StoredPort& p : ep.ports) ForgetPortLocked(p);
   endpoint_by_netns_.erase(ep.netns_id);
+  if (!ep.container_id.empty()) endpoint_by_container_.erase(ep.container_id);
   endpoints_.erase(it);
   spdlog::info("endpoint {} removed", name);
   return Status::Ok();
@@ -1120,6 +1151,53 @@ Result<EndpointView> NetworkEngine::GetEndpoint(const std::string& name) const {
   auto it = endpoints_.find(name);
   if (it == endpoints_.end()) return NotFound("endpoint '" + name + "' does not exist");
   return ViewOf(*it->second);
+}
+
+std::optional<EndpointView> NetworkEngine::EndpointOfContainer(const std::string& container_id) const {
+  std::lock_guard lock(mu_);
+  auto it = endpoint_by_container_.find(container_id);
+  if (it == endpoint_by_container_.end()) return std::nullopt;
+  return ViewOf(*endpoints_.at(it->second));
+}
+
+Status NetworkEngine::VerifyAttachment(const std::string& name, const std::string& network) const {
+  std::lock_guard lock(mu_);
+  auto it = endpoints_.find(name);
+  if (it == endpoints_.end()) return NotFound("endpoint '" + name + "' does not exist");
+  const EndpointState& ep = *it->second;
+  auto at = std::find_if(ep.attachments.begin(), ep.attachments.end(),
+                         [&](const AttachmentState& a) { return a.network == network; });
+  if (at == ep.attachments.end()) return NotFound("endpoint '" + name + "' is not attached to network '" + network + "'");
+  const AttachmentState& a = *at;
+  auto drift = [&](const std::string& what) { return FailedPrecondition("endpoint '" + name + "': " + what); };
+  auto ns = Netns::Open(ep.netns);
+  if (!ns.ok()) return drift("its namespace " + ep.netns + " is gone");
+  auto inner = Netlink::OpenIn(*ns);
+  if (!inner.ok()) return inner.status();
+  auto idx = inner->LinkIndex(a.ifname);
+  if (!idx.ok()) return drift("interface " + a.ifname + " is missing in " + ep.netns);
+  ASSIGN_OR_RETURN(LinkInfo link, inner->GetLink(*idx));
+  if (!link.up) return drift("interface " + a.ifname + " is down");
+  if (link.mac != a.mac) return drift("interface " + a.ifname + " has MAC " + MacToString(link.mac) + ", not " + MacToString(a.mac));
+  ASSIGN_OR_RETURN(std::vector<AddressInfo> addresses, inner->Addresses(*idx));
+  for (const auto& want : {a.v4, a.v6}) {
+    if (!want) continue;
+    bool found = std::any_of(addresses.begin(), addresses.end(), [&](const AddressInfo& x) { return x.address == *want; });
+    if (!found) return drift("interface " + a.ifname + " lost its address " + want->ToString());
+  }
+  if (!a.host_ifname.empty()) {
+    auto host = netlink_->LinkIndex(a.host_ifname);
+    if (!host.ok()) return drift("host interface " + a.host_ifname + " is missing");
+    auto nit = networks_.find(a.network);
+    if (nit != networks_.end()) {
+      ASSIGN_OR_RETURN(LinkInfo hl, netlink_->GetLink(*host));
+      auto bridge = netlink_->LinkIndex(nit->second->net.bridge);
+      if (!bridge.ok()) return drift("bridge " + nit->second->net.bridge + " of network '" + a.network + "' is missing");
+      if (hl.master != *bridge) return drift("host interface " + a.host_ifname + " is not on bridge " + nit->second->net.bridge);
+      if (!hl.up) return drift("host interface " + a.host_ifname + " is down");
+    }
+  }
+  return Status::Ok();
 }
 
 }  // namespace berth::net

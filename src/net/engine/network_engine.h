@@ -72,10 +72,14 @@ struct AttachmentView {
   std::optional<IpAddress> gateway4, gateway6;
   int prefix4 = 0, prefix6 = 0;
   std::vector<std::string> aliases;
+  std::string bridge;          // the network's Linux bridge ("" for macvlan)
+  bool default_route = false;  // the endpoint's default route goes through this network
+  bool network_dns = false;    // names are served on the gateway (the endpoint's resolv.conf)
 };
 
 struct EndpointView {
   std::string name;
+  std::string container_id;  // set when a CNI plugin made the endpoint
   std::string netns;
   bool owned = false;
   int64_t pid = 0;
@@ -129,6 +133,13 @@ class NetworkEngine {
   Status SetEndpointPid(const std::string& name, int64_t pid);
   std::vector<EndpointView> Endpoints() const;
   Result<EndpointView> GetEndpoint(const std::string& name) const;
+  // The endpoint a CNI plugin made for this container id, if any.
+  std::optional<EndpointView> EndpointOfContainer(const std::string& container_id) const;
+  // Compares the kernel with what berth made for the endpoint's attachment to `network`: the
+  // namespace, the interface inside it (present, up, MAC, addresses) and the host end (present,
+  // on the network's bridge). kNotFound (no such endpoint or attachment); kFailedPrecondition
+  // naming the first difference found.
+  Status VerifyAttachment(const std::string& endpoint, const std::string& network) const;
 
  private:
   struct NetworkState;
@@ -169,6 +180,7 @@ class NetworkEngine {
   // Indexes that keep a request's checks independent of how many endpoints exist:
   // namespace (dev, inode) -> endpoint; (protocol, host port) -> (host address, endpoint).
   std::map<std::pair<uint64_t, uint64_t>, std::string> endpoint_by_netns_;
+  std::map<std::string, std::string> endpoint_by_container_;  // CNI container id -> endpoint
   using PortKey = std::pair<std::string, uint16_t>;
   static PortKey KeyOf(const store::StoredPort& p);
   std::multimap<PortKey, std::pair<std::string, std::string>> published_;

@@ -56,7 +56,8 @@ Result<std::pair<AddressOffset, AddressOffset>> HostRange(const Cidr& subnet) {
 }
 
 Result<SubnetAllocator> SubnetAllocator::Make(const Cidr& subnet, const std::optional<Cidr>& range,
-                                              std::span<const IpAddress> reserved) {
+                                              std::span<const IpAddress> reserved,
+                                              const std::optional<std::pair<IpAddress, IpAddress>>& bounds) {
   SubnetAllocator a;
   a.subnet_ = subnet;
   ASSIGN_OR_RETURN(auto hosts, HostRange(subnet));
@@ -75,6 +76,21 @@ Result<SubnetAllocator> SubnetAllocator::Make(const Cidr& subnet, const std::opt
     a.range_last_ = std::min(end, a.last_);
     if (a.range_first_ > a.range_last_) {
       return InvalidArgument("ip range " + range->ToString() + " holds no usable address of " + subnet.ToString());
+    }
+  }
+  if (bounds) {
+    const auto& [lo, hi] = *bounds;
+    for (const IpAddress& ip : {lo, hi}) {
+      if (ip.family() != subnet.network().family() || !subnet.Contains(ip)) {
+        return InvalidArgument("range bound " + ip.ToString() + " is not inside subnet " + subnet.ToString());
+      }
+    }
+    AddressOffset start = OffsetOf(subnet, lo), end = OffsetOf(subnet, hi);
+    if (start > end) return InvalidArgument("range start " + lo.ToString() + " is after range end " + hi.ToString());
+    a.range_first_ = std::max(start, a.range_first_);
+    a.range_last_ = std::min(end, a.range_last_);
+    if (a.range_first_ > a.range_last_) {
+      return InvalidArgument("range " + lo.ToString() + "-" + hi.ToString() + " holds no usable address of " + subnet.ToString());
     }
   }
   for (const IpAddress& ip : reserved) {

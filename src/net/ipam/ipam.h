@@ -36,9 +36,12 @@ Result<std::pair<AddressOffset, AddressOffset>> HostRange(const Cidr& subnet);
 // near the cursor.
 class SubnetAllocator {
  public:
-  // kInvalidArgument: range or a reserved address outside the subnet, subnet too small.
+  // `bounds` (first, last) narrows the dynamic range further, for IPAM configs that give a
+  // start and end address (CNI's rangeStart/rangeEnd) rather than a prefix.
+  // kInvalidArgument: range, bounds or a reserved address outside the subnet, subnet too small.
   static Result<SubnetAllocator> Make(const Cidr& subnet, const std::optional<Cidr>& range,
-                                      std::span<const IpAddress> reserved);
+                                      std::span<const IpAddress> reserved,
+                                      const std::optional<std::pair<IpAddress, IpAddress>>& bounds = {});
 
   const Cidr& subnet() const { return subnet_; }
   // The next free address of the dynamic range. kResourceExhausted when none is left.

@@ -85,6 +85,19 @@ TEST(Ipam, RangeLimitsDynamicButNotStaticAllocation) {
   EXPECT_EQ(a->Claim(Ip("10.3.0.9")).code(), Code::kAlreadyExists);
 }
 
+TEST(Ipam, StartEndBoundsNarrowTheDynamicRange) {
+  auto a = SubnetAllocator::Make(C("10.3.0.0/24"), std::nullopt, {}, std::make_pair(Ip("10.3.0.10"), Ip("10.3.0.12")));
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  std::set<std::string> got;
+  for (auto ip = a->Allocate(); ip.ok(); ip = a->Allocate()) got.insert(ip->ToString());
+  EXPECT_EQ(got, (std::set<std::string>{"10.3.0.10", "10.3.0.11", "10.3.0.12"}));
+  EXPECT_TRUE(a->Claim(Ip("10.3.0.99")).ok());  // static addresses may sit outside
+  // Bounds outside the subnet, reversed, or leaving nothing inside an ip range are refused.
+  EXPECT_FALSE(SubnetAllocator::Make(C("10.3.0.0/24"), std::nullopt, {}, std::make_pair(Ip("10.3.1.1"), Ip("10.3.1.5"))).ok());
+  EXPECT_FALSE(SubnetAllocator::Make(C("10.3.0.0/24"), std::nullopt, {}, std::make_pair(Ip("10.3.0.9"), Ip("10.3.0.5"))).ok());
+  EXPECT_FALSE(SubnetAllocator::Make(C("10.3.0.0/24"), C("10.3.0.128/25"), {}, std::make_pair(Ip("10.3.0.5"), Ip("10.3.0.9"))).ok());
+}
+
 TEST(Ipam, ClaimValidates) {
   IpAddress reserved[] = {Ip("10.4.0.1")};
   auto a = SubnetAllocator::Make(C("10.4.0.0/24"), std::nullopt, reserved);

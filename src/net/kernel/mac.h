@@ -6,8 +6,10 @@
 #include <array>
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "core/net_address.h"
+#include "core/status.h"
 
 namespace berth::net {
 
@@ -20,5 +22,9 @@ MacAddress MacForIp(const IpAddress& ip);
 
 // "02:42:0a:00:00:02".
 std::string MacToString(const MacAddress& mac);
+
+// Parses "02:42:0a:00:00:02" (or with '-'), for an interface: a unicast address that is not all
+// zeros. kInvalidArgument.
+Result<MacAddress> ParseMac(std::string_view text);
 
 }  // namespace berth::net

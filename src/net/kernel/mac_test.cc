@@ -31,5 +31,16 @@ TEST(MacForIp, Ipv6IsStableLocalUnicastAndDistinct) {
   EXPECT_NE(MacForIp(Ip("fd00::2"))[0], MacForIp(Ip("10.0.0.2"))[0]);
 }
 
+TEST(ParseMac, AcceptsUnicastRefusesTheRest) {
+  auto m = ParseMac("02:42:0A:59:01:32");
+  ASSERT_TRUE(m.ok()) << m.status().message();
+  EXPECT_EQ(MacToString(*m), "02:42:0a:59:01:32");
+  EXPECT_TRUE(ParseMac("02-42-0a-59-01-32").ok());
+  for (const char* bad : {"", "02:42:0a:59:01", "02:42:0a:59:01:32:00", "01:00:5e:00:00:01",
+                          "00:00:00:00:00:00", "02:42:0g:59:01:32", "02:42:0a:59:01;32"}) {
+    EXPECT_FALSE(ParseMac(bad).ok()) << bad;
+  }
+}
+
 }  // namespace
 }  // namespace berth::net

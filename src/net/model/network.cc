@@ -67,6 +67,10 @@ Result<NetworkSpec> NetworkSpecFromJson(const json& j) {
             if (!v.is_null()) { ASSIGN_OR_RETURN(sub.gateway, kField.Ip(v, field + ".gateway")); }
           } else if (k == "ip_range") {
             if (!v.is_null()) { ASSIGN_OR_RETURN(sub.ip_range, kField.Prefix(v, field + ".ip_range")); }
+          } else if (k == "range_start") {
+            if (!v.is_null()) { ASSIGN_OR_RETURN(sub.range_start, kField.Ip(v, field + ".range_start")); }
+          } else if (k == "range_end") {
+            if (!v.is_null()) { ASSIGN_OR_RETURN(sub.range_end, kField.Ip(v, field + ".range_end")); }
           } else {
             return kField.Error(field + "." + k, "unknown field");
           }
@@ -113,6 +117,8 @@ json NetworkSpecToJson(const NetworkSpec& spec) {
     json o = {{"subnet", s.subnet.ToString()}};
     if (s.gateway) o["gateway"] = s.gateway->ToString();
     if (s.ip_range) o["ip_range"] = s.ip_range->ToString();
+    if (s.range_start) o["range_start"] = s.range_start->ToString();
+    if (s.range_end) o["range_end"] = s.range_end->ToString();
     subnets.push_back(o);
   }
   json aux = json::object();
@@ -166,6 +172,13 @@ Status NormalizeSpec(NetworkSpec& spec) {
                        !s.subnet.Contains(s.ip_range->network()))) {
       return InvalidArgument("ip range " + s.ip_range->ToString() + " is not inside " + what);
     }
+    if (s.range_start.has_value() != s.range_end.has_value()) {
+      return InvalidArgument(what + ": a range start needs a range end, and the other way round");
+    }
+    if (s.range_start) {
+      std::vector<IpAddress> none;
+      RETURN_IF_ERROR(AllocatorFor(s, none).status().WithContext(what));
+    }
   }
   for (const auto& [name, ip] : spec.aux_addresses) {
     if (name.empty()) return InvalidArgument("aux address names must not be empty");
@@ -204,6 +217,12 @@ std::string NewNetworkId() {
   return id;
 }
 
+Result<SubnetAllocator> AllocatorFor(const SubnetSpec& s, std::span<const IpAddress> reserved) {
+  std::optional<std::pair<IpAddress, IpAddress>> bounds;
+  if (s.range_start && s.range_end) bounds.emplace(*s.range_start, *s.range_end);
+  return SubnetAllocator::Make(s.subnet, s.ip_range, reserved, bounds);
+}
+
 std::string BridgeNameFor(const std::string& id) { return std::string(kBridgePrefix) + id.substr(0, 9); }
 
 json NetworkToInspectJson(const Network& n) {
@@ -213,6 +232,8 @@ json NetworkToInspectJson(const Network& n) {
     json c = {{"Subnet", sub.subnet.ToString()}};
     if (sub.gateway) c["Gateway"] = sub.gateway->ToString();
     if (sub.ip_range) c["IPRange"] = sub.ip_range->ToString();
+    if (sub.range_start) c["RangeStart"] = sub.range_start->ToString();
+    if (sub.range_end) c["RangeEnd"] = sub.range_end->ToString();
     json aux = json::object();
     for (const auto& [name, ip] : s.aux_addresses) {
       if (sub.subnet.Contains(ip)) aux[name] = ip.ToString();

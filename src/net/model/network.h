@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -16,6 +17,7 @@
 
 #include "core/net_address.h"
 #include "core/status.h"
+#include "net/ipam/ipam.h"
 
 namespace berth::net {
 
@@ -26,6 +28,8 @@ struct SubnetSpec {
   Cidr subnet;
   std::optional<IpAddress> gateway;  // default: the subnet's first host address
   std::optional<Cidr> ip_range;      // dynamic allocation stays inside; default: whole subnet
+  // A first and last address for dynamic allocation (CNI's rangeStart/rangeEnd); both or none.
+  std::optional<IpAddress> range_start, range_end;
   bool operator==(const SubnetSpec&) const = default;
 };
 
@@ -67,6 +71,10 @@ nlohmann::json NetworkSpecToJson(const NetworkSpec& spec);
 // subnets, IPv6 subnets only with ipv6, driver options (macvlan needs a parent, bridges take
 // none), MTU 68-65535. kInvalidArgument with the reason.
 Status NormalizeSpec(NetworkSpec& spec);
+
+// The allocator of one subnet of a network: gateway and `reserved` kept back, dynamic addresses
+// from ip_range and range_start..range_end. kInvalidArgument.
+Result<SubnetAllocator> AllocatorFor(const SubnetSpec& s, std::span<const IpAddress> reserved);
 
 // The subnet spec holding `ip`, or nullptr.
 const SubnetSpec* SubnetFor(const NetworkSpec& spec, const IpAddress& ip);

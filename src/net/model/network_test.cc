@@ -26,7 +26,8 @@ TEST(NetworkModel, NamesFollowDockersRule) {
 
 TEST(NetworkModel, FillsGatewaysAndRoundTripsJson) {
   auto spec = Normalized({{"name", "web"},
-                          {"subnets", {{{"subnet", "10.88.0.0/24"}, {"ip_range", "10.88.0.128/25"}},
+                          {"subnets", {{{"subnet", "10.88.0.0/24"}, {"ip_range", "10.88.0.128/25"},
+                                        {"range_start", "10.88.0.130"}, {"range_end", "10.88.0.140"}},
                                        {{"subnet", "fd00:88::/64"}, {"gateway", "fd00:88::fe"}}}},
                           {"ipv6", true},
                           {"aux_addresses", {{"router", "10.88.0.2"}}},
@@ -63,6 +64,8 @@ TEST(NetworkModel, RefusesBadSpecsWithTheReason) {
       {{{"name", "x"}, {"internal", "yes"}}, "true or false"},
       {{{"name", "x"}, {"subnets", {{{"gateway", "10.0.0.1"}}}}}, "is required"},
       {{{"name", "x"}, {"driver", "macvlan"}, {"parent", "eth0/1"}}, "not a valid interface"},
+      {{{"name", "x"}, {"subnets", {{{"subnet", "10.1.0.0/24"}, {"range_start", "10.1.0.9"}}}}}, "needs a range end"},
+      {{{"name", "x"}, {"subnets", {{{"subnet", "10.1.0.0/24"}, {"range_start", "10.1.0.9"}, {"range_end", "10.1.0.3"}}}}}, "is after"},
   };
   for (const Case& c : cases) {
     auto spec = Normalized(c.j);
@@ -87,7 +90,7 @@ TEST(NetworkModel, InspectJsonLooksLikeDockers) {
   n.bridge = "berth-aaaaaaaaa";
   n.created_at = 0;
   n.spec.name = "web";
-  n.spec.subnets.push_back({*Cidr::Parse("10.5.0.0/16"), *IpAddress::Parse("10.5.0.1"), std::nullopt});
+  n.spec.subnets.push_back({*Cidr::Parse("10.5.0.0/16"), *IpAddress::Parse("10.5.0.1"), std::nullopt, std::nullopt, std::nullopt});
   json j = NetworkToInspectJson(n);
   EXPECT_EQ(j["Name"], "web");
   EXPECT_EQ(j["Driver"], "bridge");
