@@ -14,35 +14,18 @@ import re
 import signal
 import subprocess
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 from harness import check, log  # noqa: E402
+from lab import HOST_IP, OUT_IP, Lab, in_ns, links, net_of, netns_names, nft_elements, sh, wait_for  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ECHO = os.path.join(HERE, "echo_server.py")
 PROBE = os.path.join(HERE, "probe.py")
 TAG = "bt%05d" % (os.getpid() % 100000)
 HOST, OUT, EXTRA = TAG + "-host", TAG + "-out", TAG + "-x"
-HOST_IP, OUT_IP = "198.18.0.1", "198.18.0.2"
-
-
-def sh(argv, timeout=20, check_rc=True):
-    r = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
-    if check_rc and r.returncode != 0:
-        raise RuntimeError("%s -> %d\n%s%s" % (" ".join(argv), r.returncode, r.stdout, r.stderr))
-    return r
-
-
-def in_ns(ns, *argv):
-    return ["ip", "netns", "exec", ns] + list(argv)
-
-
-def net_of(ns, *argv):
-    # Only the network namespace: `ip netns exec` would also give the process a private mount
-    # namespace, hiding the /run/netns mounts berthd makes from everyone else.
-    return ["nsenter", "--net=/run/netns/" + ns] + list(argv)
 
 
 class Env:
@@ -67,88 +50,29 @@ def probe_from_endpoint(name, host, port, proto="tcp", timeout=1.5):
     return out.strip() if rc == 0 else None
 
 
-def wait_for(fn, timeout=10.0, step=0.1):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        v = fn()
-        if v:
-            return v
-        time.sleep(step)
-    return fn()
-
-
-def links(ns):
-    r = sh(["ip", "-n", ns, "-j", "link", "show"], check_rc=False)
-    return [l["ifname"] for l in json.loads(r.stdout or "[]")]
-
-
-def nft_elements(ns):
-    r = sh(in_ns(ns, "nft", "-j", "list", "table", "inet", "berth"), check_rc=False)
-    if r.returncode != 0:
-        return None
-    out = {}
-    for item in json.loads(r.stdout)["nftables"]:
-        for kind in ("set", "map"):
-            if kind in item:
-                out[item[kind]["name"]] = item[kind].get("elem", [])
-    return out
-
-
 def start_berthd():
-    argv = net_of(HOST, E.berthd, "--config", E.cfg, "--admin-token-file", E.token_file,
-                 "--dns-listen", "127.0.0.1:%d" % E.dns_port, "--state-dir", E.state,
-                 "--api-socket", E.sock, "--api-listen", "", "--log-format", "text")
-    E.proc = harness.Proc("berthd", argv, os.path.join(E.dir, "berthd-%d.log" % time.monotonic_ns()))
-    ok = wait_for(lambda: not E.proc.alive() or (os.path.exists(E.sock) and _ready()), timeout=20)
-    if not ok or not E.proc.alive():
-        raise RuntimeError("berthd did not become ready:\n" + E.proc.log_tail())
-
-
-def _ready():
-    try:
-        st, _ = harness.http_unix(E.sock, "GET", "/readyz", timeout=1)
-        return st == 200
-    except OSError:
-        return False
-
-
-def netns_names():
-    r = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True)
-    return [line.split()[0] for line in r.stdout.splitlines() if line.strip()]
+    E.lab.start_berthd()
+    E.proc = E.lab.proc
 
 
 def setup(args):
     E.netns_before = set(netns_names())
     E.berthd, E.berth = args.berthd, args.berth
     E.dir = harness.tmpdir("berth-networks-")
-    E.state = os.path.join(E.dir, "state")
-    E.sock = os.path.join(E.dir, "api.sock")
-    E.cfg = os.path.join(E.dir, "berthd.yaml")
-    E.token_file = os.path.join(E.dir, "admin.token")
-    E.dns_port = 5353
-    with open(E.token_file, "w") as f:
-        f.write(harness.ADMIN_TOKEN + "\n")
-    with open(E.cfg, "w") as f:
-        f.write("dns:\n  forward: []\nnetworks:\n  enabled: true\n  default_subnet: 10.199.0.0/24\n")
-    for ns in (HOST, OUT):
-        sh(["ip", "netns", "add", ns])
-    sh(["ip", "link", "add", "name", "up0", "netns", HOST, "type", "veth", "peer", "name", "up0", "netns", OUT])
-    for ns, ip in ((HOST, HOST_IP), (OUT, OUT_IP)):
-        sh(["ip", "-n", ns, "addr", "add", ip + "/24", "dev", "up0"])
-        sh(["ip", "-n", ns, "link", "set", "up0", "up"])
-        sh(["ip", "-n", ns, "link", "set", "lo", "up"])
+    E.lab = Lab(TAG, E.berthd, E.dir, admin_token=harness.ADMIN_TOKEN)
+    E.state, E.sock = E.lab.state, E.lab.sock
+    E.lab.create()
     harness.Proc("outside-echo", in_ns(OUT, "python3", ECHO, "outside", "7000"), os.path.join(E.dir, "outside.log"))
     harness.Proc("host-echo", in_ns(HOST, "python3", ECHO, "hostsvc", "7001"), os.path.join(E.dir, "host.log"))
     start_berthd()
 
 
 def teardown():
-    try:
-        if getattr(E, "proc", None):
-            E.proc.stop()
-    finally:
-        # Endpoint processes run in namespaces berth made: they go with the namespaces.
-        made = [n for n in netns_names() if n.startswith("berth-") and n not in E.netns_before]
+    # Endpoint processes run in namespaces berth made: they go with the namespaces.
+    made = [n for n in netns_names() if n.startswith("berth-") and n not in E.netns_before]
+    if getattr(E, "lab", None):
+        E.lab.destroy(made)
+    else:
         harness.remove_namespaces([TAG] + made)
 
 
@@ -361,6 +285,47 @@ def scenario():
     check(got.startswith("b1 10.202.0.50"), "the connected namespace reaches b1 with its static address", got)
     rc, _, err = berth("network", "disconnect", "netb", EXTRA)
     check(rc == 0 and ep(EXTRA) is None and "eth0" not in links(EXTRA), "disconnect removes the interface", err)
+
+    log("== concurrent requests")
+    # IPAM and host ports are decided under one lock and checked again by the store: requests
+    # racing each other never share an address or a port, and the pool runs dry exactly.
+    rc, _, err = berth("network", "create", "--subnet", "10.209.0.0/27", "netp")  # 29 addresses
+    check(rc == 0, "create network netp", err)
+    names = ["%s-p%02d" % (TAG, i) for i in range(34)]
+    for n in names:
+        sh(["ip", "netns", "add", n])
+
+    def connect_all(batch):
+        procs = [subprocess.Popen(net_of(HOST, E.berth, "--api", E.sock, "network", "connect", "netp", n),
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for n in batch]
+        return [(p.wait(timeout=60), p.stderr.read()) for p in procs]
+
+    results = connect_all(names[:24])
+    check(all(rc == 0 for rc, _ in results), "24 parallel connects succeed", str([e for rc, e in results if rc]))
+    results = connect_all(names[24:])
+    ok_count = sum(1 for rc, _ in results if rc == 0)
+    refused = [e for rc, e in results if rc != 0]
+    check(ok_count == 5 and all("no free address" in e or "exhausted" in e for e in refused),
+          "10 more in parallel: exactly the 5 free addresses go, the rest are refused clearly", str(refused[:2]))
+    addresses = [ip_of(n, "netp") for n in names]
+    given = [a for a in addresses if a]
+    check(len(given) == 29 and len(set(given)) == 29 and "10.209.0.1" not in given,
+          "29 distinct addresses, none the gateway", str(sorted(given)))
+    port_runs = [subprocess.Popen(net_of(HOST, E.berth, "--api", E.sock, "run", "-d", "--name", "race%d" % i,
+                                         "--network", "neta", "-p", "9300:7000", "--", "sleep", "60"),
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for i in range(6)]
+    port_results = [(p.wait(timeout=60), p.stderr.read()) for p in port_runs]
+    winners = [i for i, (rc, _) in enumerate(port_results) if rc == 0]
+    check(len(winners) == 1 and all("already published" in e for rc, e in port_results if rc != 0),
+          "6 parallel runs publishing host port 9300: one wins, five are refused", str(port_results))
+    for i in winners:
+        berth("stop", "-t", "0", "race%d" % i)
+    procs = [subprocess.Popen(net_of(HOST, E.berth, "--api", E.sock, "network", "disconnect", "netp", n),
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE) for n, a in zip(names, addresses) if a]
+    check(all(p.wait(timeout=60) == 0 for p in procs), "29 parallel disconnects")
+    harness.remove_namespaces([TAG + "-p"])
+    rc, _, err = berth("network", "rm", "netp")
+    check(rc == 0, "netp is empty again and goes", err)
 
     log("== firewall restore after a flush")
     sh(in_ns(HOST, "nft", "flush", "ruleset"))
