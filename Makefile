@@ -2,7 +2,7 @@
 BUILD ?= build
 JOBS ?= $(shell nproc)
 
-.PHONY: run test build deps deps-test fuzz bench clean
+.PHONY: run test build deps deps-test fuzz bench clean install
 
 run: deps build
 	mkdir -p var
@@ -14,6 +14,11 @@ test: deps-test build
 build:
 	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
 	cmake --build $(BUILD) -j$(JOBS)
+
+# berthd and berth into /usr/local/bin, berth-cni into /opt/cni/bin (override with
+# BERTH_CNI_PLUGIN_DIR=... at configure time, e.g. /usr/lib/cni for Debian's podman defaults).
+install: deps build
+	cmake --install $(BUILD)
 
 deps:
 	bash scripts/setup.sh build

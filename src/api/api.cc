@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "api/access.h"
+#include "api/cni_routes.h"
 #include "api/ddns_routes.h"
 #include "api/network_routes.h"
 #include "api/write_routes.h"
@@ -214,6 +215,7 @@ Status RegisterRoutes(http::Router& router, ApiContext ctx) {
   RETURN_IF_ERROR(RegisterDyndnsRoutes(router, *c->zones, *c->table, c->auth, c->dyndns));
   RETURN_IF_ERROR(RegisterDdnsRoutes(router, c->ddns, c->auth));
   RETURN_IF_ERROR(RegisterNetworkRoutes(router, c));
+  RETURN_IF_ERROR(RegisterCniRoutes(router, c));
   return Status::Ok();
 }
 
