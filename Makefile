@@ -35,6 +35,7 @@ bench: deps-test build
 	bash bench/dns_auth.sh
 	bash bench/dns_update.sh
 	bash bench/net_attach.sh
+	bash bench/podman_run.sh
 
 clean:
 	rm -rf $(BUILD) build-fuzz

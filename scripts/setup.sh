@@ -16,6 +16,7 @@ test_pkgs=(
   python3 python3-dnspython iproute2 procps curl util-linux openssl
   ddclient inadyn nftables
   netavark containernetworking-plugins iptables
+  podman runc busybox-static
 )
 
 want=("${build_pkgs[@]}")

@@ -66,8 +66,9 @@ def netns_names():
 class Lab:
     """Namespaces TAG-host and TAG-out, and berthd in the host with container networks on."""
 
-    def __init__(self, tag, berthd, workdir, default_subnet="10.199.0.0/24", admin_token=None):
+    def __init__(self, tag, berthd, workdir, berth=None, default_subnet="10.199.0.0/24", admin_token=None):
         self.tag = tag
+        self.berth = berth
         self.host, self.out = tag + "-host", tag + "-out"
         self.berthd = berthd
         self.dir = workdir
@@ -106,6 +107,11 @@ class Lab:
             return harness.http_unix(self.sock, "GET", "/readyz", timeout=1)[0] == 200
         except OSError:
             return False
+
+    def cli(self, *args, timeout=30):
+        """(rc, stdout, stderr) of the berth CLI run in the host namespace against berthd."""
+        r = sh(net_of(self.host, self.berth, "--api", self.sock) + list(args), timeout=timeout, check_rc=False)
+        return r.returncode, r.stdout, r.stderr
 
     def stop_berthd(self):
         if self.proc:

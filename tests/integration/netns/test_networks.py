@@ -36,8 +36,7 @@ E = Env()
 
 
 def berth(*args, timeout=30):
-    r = sh(net_of(HOST, E.berth, "--api", E.sock) + list(args), timeout=timeout, check_rc=False)
-    return r.returncode, r.stdout, r.stderr
+    return E.lab.cli(*args, timeout=timeout)
 
 
 def probe_from_ns(ns, host, port, proto="tcp", timeout=1.5):
@@ -59,7 +58,7 @@ def setup(args):
     E.netns_before = set(netns_names())
     E.berthd, E.berth = args.berthd, args.berth
     E.dir = harness.tmpdir("berth-networks-")
-    E.lab = Lab(TAG, E.berthd, E.dir, admin_token=harness.ADMIN_TOKEN)
+    E.lab = Lab(TAG, E.berthd, E.dir, berth=E.berth, admin_token=harness.ADMIN_TOKEN)
     E.state, E.sock = E.lab.state, E.lab.sock
     E.lab.create()
     harness.Proc("outside-echo", in_ns(OUT, "python3", ECHO, "outside", "7000"), os.path.join(E.dir, "outside.log"))
