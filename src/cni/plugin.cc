@@ -43,7 +43,7 @@ int RunPlugin(const std::map<std::string, std::string>& env, std::string_view co
   if (!reply.ok()) {
     // STATUS reports "cannot serve ADD"; the others ask the runtime to try again.
     return PrintError(out, version, Error{status_command ? kNotAvailable : kTryAgainLater,
-                                          "berthd is not reachable at " + request.conf.socket, reply.status().message()});
+                                          "berthd is not reachable on its socket", reply.status().message()});
   }
   if (reply->status == 200) {
     json result = json::parse(reply->body, nullptr, false);

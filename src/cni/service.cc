@@ -271,10 +271,13 @@ Reply Service::Gc(const Request& r) {
 }
 
 Reply Service::Status(const Request& r) {
-  // Ready when the engine runs; a network that does not exist yet is made on the first ADD.
-  if (engine_->InspectNetwork(r.conf.name).status().code() == Code::kUnavailable) {
-    return Reply{Error{kNotAvailable, "berthd's network engine is not running"}, nullptr};
+  // A network that does not exist yet is made on the first ADD; one whose bridge is gone cannot
+  // carry its containers' traffic until berthd rebuilds it (at its next start).
+  berth::Status s = engine_->VerifyNetwork(r.conf.name);
+  if (s.code() == Code::kFailedPrecondition) {
+    return Reply{Error{kNotAvailableLimited, "network '" + r.conf.name + "' is broken", s.message() + "; restart berthd to rebuild it"}, nullptr};
   }
+  if (!s.ok() && s.code() != Code::kNotFound) return Reply{Error{kNotAvailable, "berthd cannot check network '" + r.conf.name + "'", s.message()}, nullptr};
   return Reply{};
 }
 

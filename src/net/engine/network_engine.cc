@@ -249,7 +249,10 @@ Status NetworkEngine::Start() {
         }
       }
       net->endpoints.insert(row.name);
-      if (!a.host_ifname.empty()) live_host_links.insert(a.host_ifname);
+      if (!a.host_ifname.empty()) {
+        live_host_links.insert(a.host_ifname);
+        RestorePortLocked(net->net, a.host_ifname);
+      }
       a.default_route = ep->attachments.empty() && !net->net.spec.internal;
       ep->attachments.push_back(std::move(a));
     }
@@ -446,6 +449,22 @@ std::vector<Cidr> NetworkEngine::TakenPrefixesLocked() {
     }
   }
   return taken;
+}
+
+void NetworkEngine::RestorePortLocked(const Network& n, const std::string& host_ifname) {
+  auto host = netlink_->LinkIndex(host_ifname);
+  auto bridge = netlink_->LinkIndex(n.bridge);
+  if (!host.ok() || !bridge.ok()) return;
+  auto info = netlink_->GetLink(*host);
+  if (!info.ok() || (info->master == *bridge && info->up)) return;
+  // The bridge was deleted (and re-made by BuildBridge) or someone took the port off it.
+  spdlog::warn("{} was not on bridge {}: putting it back", host_ifname, n.bridge);
+  if (Status s = netlink_->SetMasterAndUp(*host, *bridge, true); !s.ok()) {
+    spdlog::error("{}: {}", host_ifname, s.message());
+    return;
+  }
+  (void)netlink_->SetBridgePortHairpin(*host, true);
+  if (!n.spec.icc) (void)netlink_->SetBridgePortIsolated(*host, true);
 }
 
 Status NetworkEngine::BuildBridge(const Network& n) {
@@ -1151,6 +1170,19 @@ Result<EndpointView> NetworkEngine::GetEndpoint(const std::string& name) const {
   auto it = endpoints_.find(name);
   if (it == endpoints_.end()) return NotFound("endpoint '" + name + "' does not exist");
   return ViewOf(*it->second);
+}
+
+Status NetworkEngine::VerifyNetwork(const std::string& name) const {
+  std::lock_guard lock(mu_);
+  auto it = networks_.find(name);
+  if (it == networks_.end()) return NotFound("network '" + name + "' does not exist");
+  const Network& n = it->second->net;
+  const std::string& link = n.spec.driver == Driver::kBridge ? n.bridge : n.spec.parent;
+  auto idx = netlink_->LinkIndex(link);
+  if (!idx.ok()) return FailedPrecondition("network '" + name + "': link " + link + " is missing");
+  ASSIGN_OR_RETURN(LinkInfo info, netlink_->GetLink(*idx));
+  if (!info.up) return FailedPrecondition("network '" + name + "': link " + link + " is down");
+  return Status::Ok();
 }
 
 std::optional<EndpointView> NetworkEngine::EndpointOfContainer(const std::string& container_id) const {

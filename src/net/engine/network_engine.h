@@ -114,6 +114,9 @@ class NetworkEngine {
   std::vector<Network> Networks() const;
   // Docker-shaped inspect JSON with the attached endpoints. kNotFound.
   Result<nlohmann::json> InspectNetwork(const std::string& name) const;
+  // Whether the network's kernel side serves: a bridge present and up (macvlan: its parent).
+  // kNotFound (no such network); kFailedPrecondition naming what is missing.
+  Status VerifyNetwork(const std::string& name) const;
 
   // --- endpoints ---
   // Creates the endpoint (and its namespace when request.netns is empty), attaches it to each
@@ -149,6 +152,8 @@ class NetworkEngine {
   // `bridge`: the Linux bridge's name; "" = derived from the new network id.
   Status CreateNetworkLocked(NetworkSpec spec, const std::string& bridge);
   Status BuildBridge(const Network& n);
+  // Puts an endpoint's host veth end back on its network's bridge (and up) when it is not.
+  void RestorePortLocked(const Network& n, const std::string& host_ifname);
   Status AttachLocked(EndpointState& ep, const Netns& ns, const AttachRequest& req, bool first,
                       AttachmentState* out);
   void DetachLocked(EndpointState& ep, const AttachmentState& a);

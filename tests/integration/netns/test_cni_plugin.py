@@ -286,13 +286,31 @@ def scenario():
     check(not any(n.startswith("cni-") for n in left) and addrs("c3") is None and addrs("c4") is None,
           "GC removed c3 and c4", str(left))
 
+    log("== a deleted bridge: STATUS 51, CHECK drift, rebuilt by a restart")
+    bridge = ((berth_json("network", "inspect", "web") or [{}])[0].get("Options") or {}).get("bridge") or \
+        [i["name"] for i in res.get("interfaces", []) if i["name"].startswith("berth-")][0]
+    sh(["ip", "-n", HOST, "link", "del", bridge])
+    rc, out, raw = cni("STATUS")
+    check(rc != 0 and out and out.get("code") == 51 and bridge in out.get("details", ""),
+          "STATUS: code 51 (limited connectivity) naming the bridge", raw)
+    rc, out, raw = cni("CHECK", cid("c1"), netns=c1)
+    check(rc != 0 and out and out.get("code") == 102, "CHECK: drift", raw)
+    E.proc.stop()
+    start_berthd()
+    rc, out, raw = cni("STATUS")
+    check(rc == 0, "STATUS after the restart", raw)
+    rc, out, raw = cni("CHECK", cid("c1"), netns=c1)
+    check(rc == 0, "the restart put c1's port back on the new bridge (CHECK)", raw)
+    got = wait_for(lambda: sh(in_ns(TAG + "-c6", "python3", PROBE, ip1a, "8080", "tcp", "1.5"), check_rc=False).stdout.strip(), timeout=10)
+    check(got.startswith("c1"), "c6 reaches c1 again", got)
+
     log("== berthd down, and DEL after a reboot")
     c5 = add_ns("c5")
     rc, _, raw = cni("ADD", cid("c5"), netns=c5, args="IgnoreUnknown=1;K8S_POD_NAME=c5")
     check(rc == 0, "ADD c5", raw)
     E.proc.stop()
     rc, out, raw = cni("ADD", cid("c7"), netns=add_ns("c7"))
-    check(rc != 0 and out and out.get("code") == 11 and E.sock in out.get("msg", ""), "berthd down: ADD gets code 11 naming the socket", raw)
+    check(rc != 0 and out and out.get("code") == 11 and E.sock in out.get("details", ""), "berthd down: ADD gets code 11 naming the socket", raw)
     rc, out, raw = cni("STATUS")
     check(rc != 0 and out and out.get("code") == 50, "berthd down: STATUS gets code 50", raw)
     rc, out, raw = cni("VERSION", raw='{"cniVersion":"1.1.0"}')
