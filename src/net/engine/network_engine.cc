@@ -309,6 +309,13 @@ Status NetworkEngine::Start() {
   });
   if (watcher.ok()) table_watcher_ = std::move(watcher).value();
   else spdlog::warn("not watching the nftables table: {}", watcher.status().message());
+  auto links = LinkDeletionWatcher::Start(
+      [this](const std::string& name) {
+        if (HasPrefix(name, kVethPrefix)) ForgetVanishedLinks(name);
+      },
+      [this] { ForgetVanishedLinks(""); });
+  if (links.ok()) link_watcher_ = std::move(links).value();
+  else spdlog::warn("not watching for deleted links: {}", links.status().message());
 
   epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
   wake_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -331,6 +338,7 @@ Status NetworkEngine::Start() {
 
 void NetworkEngine::Stop() {
   table_watcher_.reset();
+  link_watcher_.reset();  // its callback takes mu_: stop it before taking the lock
   if (watcher_.joinable()) {
     uint64_t one = 1;
     (void)!write(wake_fd_, &one, sizeof(one));
@@ -1097,6 +1105,39 @@ Result<EndpointView> NetworkEngine::Connect(const std::string& target, const Att
 
 Status NetworkEngine::Disconnect(const std::string& name, const std::string& network) {
   std::lock_guard lock(mu_);
+  return DisconnectLocked(name, network);
+}
+
+void NetworkEngine::ForgetVanishedLinks(const std::string& host_ifname) {
+  std::lock_guard lock(mu_);
+  if (!started_) return;
+  std::set<std::string> present;
+  if (host_ifname.empty()) {
+    auto all = netlink_->Links();
+    if (!all.ok()) return;
+    for (const LinkInfo& l : *all) present.insert(l.name);
+  }
+  // Our own deletions arrive here too, after the attachment is gone: they match nothing.
+  std::vector<std::pair<std::string, std::string>> gone;  // (endpoint, network)
+  for (const auto& [name, ep] : endpoints_) {
+    for (const AttachmentState& a : ep->attachments) {
+      if (a.host_ifname.empty()) continue;
+      bool vanished = host_ifname.empty() ? !present.count(a.host_ifname) : a.host_ifname == host_ifname;
+      if (!vanished) continue;
+      // Only a dead namespace ends the attachment; an interface deleted inside a live one is
+      // drift for the owner to see (CNI CHECK), not berth's to paper over.
+      auto ns = Netns::Open(ep->netns);
+      bool dead = !ns.ok() || std::make_pair(ns->dev(), ns->inode()) != ep->netns_id;
+      if (dead) gone.emplace_back(name, a.network);
+    }
+  }
+  for (const auto& [name, network] : gone) {
+    spdlog::info("endpoint {}: its interface on {} was deleted outside berth (namespace gone?); detaching", name, network);
+    if (Status s = DisconnectLocked(name, network); !s.ok()) spdlog::warn("endpoint {}: {}", name, s.message());
+  }
+}
+
+Status NetworkEngine::DisconnectLocked(const std::string& name, const std::string& network) {
   auto it = endpoints_.find(name);
   if (it == endpoints_.end()) return NotFound("endpoint '" + name + "' does not exist");
   EndpointState& ep = *it->second;

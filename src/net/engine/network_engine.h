@@ -22,6 +22,7 @@
 #include "net/firewall/firewall.h"
 #include "net/firewall/table_watcher.h"
 #include "net/ipam/ipam.h"
+#include "net/kernel/address_watch.h"
 #include "net/kernel/netlink.h"
 #include "net/model/network.h"
 #include "store/store.h"
@@ -162,6 +163,11 @@ class NetworkEngine {
   std::vector<PortRule> PortRules(const std::vector<store::StoredPort>& ports) const;
   NetworkRules RulesFor(const NetworkState& n) const;
   Status RemoveEndpointLocked(const std::string& name);
+  Status DisconnectLocked(const std::string& name, const std::string& network);
+  // A host veth end was deleted by someone else, typically with the namespace of its peer
+  // (`ip netns del`, a runtime that never ran DEL): its attachment (and an endpoint left with
+  // none) goes, with its addresses, ports and names. `host_ifname` "" = check every attachment.
+  void ForgetVanishedLinks(const std::string& host_ifname);
   Status WatchPidLocked(EndpointState& ep, int64_t pid);
   Result<EndpointView> CreateEndpointLocked(const EndpointRequest& request);
   Status WriteEndpointFiles(const EndpointState& ep, const std::vector<IpAddress>& dns);
@@ -180,6 +186,7 @@ class NetworkEngine {
   std::unique_ptr<Netlink> netlink_;     // in the daemon's (host) namespace
   std::unique_ptr<Firewall> firewall_;
   std::unique_ptr<TableWatcher> table_watcher_;
+  std::unique_ptr<LinkDeletionWatcher> link_watcher_;
   std::map<std::string, std::unique_ptr<NetworkState>> networks_;    // by name
   std::map<std::string, std::unique_ptr<EndpointState>> endpoints_;  // by name
   // Indexes that keep a request's checks independent of how many endpoints exist:

@@ -1,12 +1,15 @@
-// AddressWatcher: tells its owner, soon and coalesced, that some address or link of a network
-// namespace changed (the DDNS updater then re-reads what it needs with Netlink::Addresses).
-// Owns a netlink socket subscribed to RTNLGRP_LINK, RTNLGRP_IPV4_IFADDR and RTNLGRP_IPV6_IFADDR,
-// and one thread that calls on_change; the destructor stops that thread promptly.
+// Watchers of a network namespace's netlink events, each with its own socket and one thread that
+// calls the owner back; the destructor stops that thread promptly.
+// AddressWatcher tells, soon and coalesced, that some address or link changed (the DDNS updater
+// then re-reads what it needs with Netlink::Addresses). LinkDeletionWatcher tells which links
+// were deleted, by name, one call each (the network engine notices a container's veth dying
+// with its namespace).
 #pragma once
 
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <string>
 #include <thread>
 
 #include "core/status.h"
@@ -44,6 +47,30 @@ class AddressWatcher {
   // Shared with the thread, so that a watcher destroyed from on_change stays valid until the
   // thread is done with it.
   std::shared_ptr<State> state_;
+  std::thread thread_;
+};
+
+class LinkDeletionWatcher {
+ public:
+  // Watches the calling thread's namespace. on_deleted(name) runs on the watcher's thread for
+  // each device deleted (RTM_DELLINK of the device itself; a port leaving a bridge is not a
+  // deletion). on_overflow runs when the socket overflowed and deletions may have been missed.
+  // kInvalidArgument (empty callback), kIo.
+  static Result<std::unique_ptr<LinkDeletionWatcher>> Start(std::function<void(const std::string&)> on_deleted,
+                                                            std::function<void()> on_overflow);
+  LinkDeletionWatcher(const LinkDeletionWatcher&) = delete;
+  LinkDeletionWatcher& operator=(const LinkDeletionWatcher&) = delete;
+  ~LinkDeletionWatcher();  // must not be called from a callback
+
+ private:
+  LinkDeletionWatcher(int sock, int stop_fd, std::function<void(const std::string&)> on_deleted,
+                      std::function<void()> on_overflow);
+  void Loop();
+
+  int sock_ = -1;
+  int stop_fd_ = -1;
+  std::function<void(const std::string&)> on_deleted_;
+  std::function<void()> on_overflow_;
   std::thread thread_;
 };
 

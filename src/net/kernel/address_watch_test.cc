@@ -160,7 +160,45 @@ TEST_F(AddressWatcherTest, CanBeDestroyedFromItsCallback) {
   EXPECT_TRUE(destroyed);
 }
 
+TEST_F(AddressWatcherTest, LinkDeletionsAreReportedByNameAndBridgePortsAreNot) {
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<std::string> deleted;
+  std::unique_ptr<LinkDeletionWatcher> w;
+  Status st = ns_->Run([&]() -> Status {
+    ASSIGN_OR_RETURN(w, LinkDeletionWatcher::Start(
+                            [&](const std::string& name) {
+                              std::lock_guard lock(mu);
+                              deleted.push_back(name);
+                              cv.notify_all();
+                            },
+                            [] {}));
+    return Status::Ok();
+  });
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  // A veth pair on the bridge, whose peer lives in another namespace: the peer's namespace
+  // dying takes the pair with it, which is what the watcher must report.
+  auto created = Netns::Create();
+  ASSERT_TRUE(created.ok());
+  std::optional<Netns> other(std::move(*created));
+  ASSERT_TRUE(nl_->CreateVeth("vb-w0", "eth0", &*other, 0).ok());
+  auto idx = nl_->LinkIndex("vb-w0");
+  ASSERT_TRUE(idx.ok());
+  ASSERT_TRUE(nl_->SetMasterAndUp(*idx, br_, true).ok());
+  ASSERT_TRUE(nl_->SetMaster(*idx, 0).ok());  // leaving the bridge is not a deletion
+  std::this_thread::sleep_for(100ms);
+  {
+    std::lock_guard lock(mu);
+    EXPECT_TRUE(deleted.empty());
+  }
+  other.reset();  // the last reference to the namespace: the kernel destroys it and the pair
+  std::unique_lock lock(mu);
+  EXPECT_TRUE(cv.wait_for(lock, 5s, [&] { return !deleted.empty(); }));
+  EXPECT_EQ(deleted, std::vector<std::string>{"vb-w0"});
+}
+
 TEST(AddressWatcher, RejectsAnEmptyCallback) {
+  EXPECT_EQ(LinkDeletionWatcher::Start(nullptr, [] {}).status().code(), Code::kInvalidArgument);
   EXPECT_EQ(AddressWatcher::Start(nullptr).status().code(), Code::kInvalidArgument);
 }
 

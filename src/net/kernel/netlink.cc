@@ -45,6 +45,8 @@ Status KernelError(int err, const char* ext_ack) {
       return PermissionDenied(std::move(msg));
     case EOPNOTSUPP:  // e.g. a link kind this kernel was built without
       return FailedPrecondition(std::move(msg));
+    case EXFULL:  // a Linux bridge holds at most 1023 ports (BR_MAX_PORTS)
+      return ResourceExhausted(msg + ": the bridge already has as many ports as the kernel allows (1023)");
     default:
       return Status(Code::kIo, std::move(msg));
   }

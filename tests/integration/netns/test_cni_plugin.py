@@ -286,6 +286,17 @@ def scenario():
     check(not any(n.startswith("cni-") for n in left) and addrs("c3") is None and addrs("c4") is None,
           "GC removed c3 and c4", str(left))
 
+    log("== a container namespace deleted without DEL")
+    c8 = add_ns("c8")
+    rc, res8, raw = cni("ADD", cid("c8"), netns=c8, args="IgnoreUnknown=1;K8S_POD_NAME=c8",
+                        config=conf(runtimeConfig={"portMappings": [{"hostPort": 18088, "containerPort": 80}]}))
+    check(rc == 0, "ADD c8 with a published port", raw)
+    sh(["ip", "netns", "del", TAG + "-c8"])
+    check(wait_for(lambda: "c8" not in endpoint_names(), timeout=5), "berth drops c8 when its namespace dies", str(endpoint_names()))
+    check("18088" not in json.dumps(nft_elements(HOST) or {}), "its published port is gone")
+    rc, out, raw = cni("DEL", cid("c8"), netns=c8)
+    check(rc == 0, "the runtime's late DEL still succeeds", raw)
+
     log("== a deleted bridge: STATUS 51, CHECK drift, rebuilt by a restart")
     bridge = ((berth_json("network", "inspect", "web") or [{}])[0].get("Options") or {}).get("bridge") or \
         [i["name"] for i in res.get("interfaces", []) if i["name"].startswith("berth-")][0]

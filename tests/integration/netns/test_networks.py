@@ -284,6 +284,22 @@ def scenario():
     check(got.startswith("b1 10.202.0.50"), "the connected namespace reaches b1 with its static address", got)
     rc, _, err = berth("network", "disconnect", "netb", EXTRA)
     check(rc == 0 and ep(EXTRA) is None and "eth0" not in links(EXTRA), "disconnect removes the interface", err)
+    # A namespace deleted without a disconnect: its veth dies with it, berth notices and lets go
+    # of the address, the name and the published port.
+    gone_ns = TAG + "-gone"
+    sh(["ip", "netns", "add", gone_ns])
+    rc, _, err = berth("network", "connect", "netb", gone_ns, "--ip", "10.202.0.60", "--alias", "ghost")
+    check(rc == 0, "connect another named netns", err)
+    sh(["ip", "netns", "del", gone_ns])
+    check(wait_for(lambda: ep(gone_ns) is None, timeout=5), "an endpoint whose namespace was deleted goes by itself")
+    got = wait_for(lambda: "NXDOMAIN" in sh(in_ns(HOST, "dig", "+time=1", "+tries=1", "@10.202.0.1", "ghost"),
+                                            check_rc=False).stdout, timeout=5)
+    check(got, "its name is gone")
+    sh(["ip", "netns", "add", gone_ns])
+    rc, _, err = berth("network", "connect", "netb", gone_ns, "--ip", "10.202.0.60")
+    check(rc == 0, "its address can be taken again at once", err)
+    rc, _, err = berth("network", "disconnect", "netb", gone_ns)
+    sh(["ip", "netns", "del", gone_ns])
 
     log("== concurrent requests")
     # IPAM and host ports are decided under one lock and checked again by the store: requests
