@@ -200,7 +200,8 @@ Reply Service::Del(const Request& r) {
   if (!existing) return Reply{};  // never attached, or already gone: DEL succeeds
   const net::AttachmentView* a = AttachmentOn(*existing, r.conf.name);
   if (a == nullptr || a->ifname != r.ifname) return Reply{};
-  berth::Status s = engine_->Disconnect(existing->name, r.conf.name);
+  // The runtime deletes the namespace next: the veth pair need not be waited for.
+  berth::Status s = engine_->Disconnect(existing->name, r.conf.name, net::LinkTeardown::kInBackground);
   if (!s.ok() && s.code() != Code::kNotFound) {
     return Reply{FromStatus(s, "detaching container " + r.container_id + " from network '" + r.conf.name + "'", kIoFailure), nullptr};
   }
@@ -254,7 +255,7 @@ Reply Service::Gc(const Request& r) {
     if (ep.container_id.empty()) continue;  // berth's own endpoints are not the runtime's to collect
     const net::AttachmentView* a = AttachmentOn(ep, r.conf.name);
     if (a == nullptr || keep.count({ep.container_id, a->ifname})) continue;
-    berth::Status s = engine_->Disconnect(ep.name, r.conf.name);
+    berth::Status s = engine_->Disconnect(ep.name, r.conf.name, net::LinkTeardown::kInBackground);
     if (s.ok() || s.code() == Code::kNotFound) {
       ++removed;
     } else {

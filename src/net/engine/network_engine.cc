@@ -331,6 +331,8 @@ Status NetworkEngine::Start() {
     }
   }
   watcher_ = std::thread([this] { WatchProcesses(); });
+  reap_stop_ = false;
+  reaper_ = std::thread([this] { ReapLinks(); });
   started_ = true;
   spdlog::info("networks: {} network(s), {} endpoint(s)", networks_.size(), endpoints_.size());
   return Status::Ok();
@@ -353,6 +355,14 @@ void NetworkEngine::Stop() {
   if (wake_fd_ >= 0) close(wake_fd_);
   epoll_fd_ = wake_fd_ = -1;
   started_ = false;
+  if (reaper_.joinable()) {
+    {
+      std::lock_guard reap_lock(reap_mu_);
+      reap_stop_ = true;
+    }
+    reap_cv_.notify_one();
+    reaper_.join();  // deletes what is still queued first
+  }
 }
 
 void NetworkEngine::PublishNamesLocked(const std::string& endpoint, const AttachmentState& a, bool added) {
@@ -763,7 +773,7 @@ Status NetworkEngine::AttachLocked(EndpointState& ep, const Netns& ns, const Att
   return Status::Ok();
 }
 
-void NetworkEngine::DetachLocked(EndpointState& ep, const AttachmentState& a) {
+void NetworkEngine::DetachLocked(EndpointState& ep, const AttachmentState& a, LinkTeardown teardown) {
   auto it = networks_.find(a.network);
   if (it != networks_.end()) {
     NetworkState& net = *it->second;
@@ -774,11 +784,38 @@ void NetworkEngine::DetachLocked(EndpointState& ep, const AttachmentState& a) {
     net.endpoints.erase(ep.name);
   }
   if (!a.host_ifname.empty()) {
-    if (auto idx = netlink_->LinkIndex(a.host_ifname); idx.ok()) (void)netlink_->DeleteLink(*idx);
+    auto idx = netlink_->LinkIndex(a.host_ifname);
+    if (!idx.ok()) return;
+    if (teardown == LinkTeardown::kInBackground && reaper_.joinable() && netlink_->SetUp(*idx, false).ok()) {
+      std::lock_guard lock(reap_mu_);
+      reap_queue_.push_back(a.host_ifname);
+      reap_cv_.notify_one();
+      return;
+    }
+    (void)netlink_->DeleteLink(*idx);
   } else if (auto ns = Netns::Open(ep.netns); ns.ok()) {
     if (auto inner = Netlink::OpenIn(*ns); inner.ok()) {
       if (auto idx = inner->LinkIndex(a.ifname); idx.ok()) (void)inner->DeleteLink(*idx);
     }
+  }
+}
+
+void NetworkEngine::ReapLinks() {
+  auto nl = Netlink::Open();
+  if (!nl.ok()) spdlog::error("link reaper: {}", nl.status().message());
+  std::unique_lock lock(reap_mu_);
+  for (;;) {
+    reap_cv_.wait(lock, [&] { return reap_stop_ || !reap_queue_.empty(); });
+    if (reap_queue_.empty()) return;  // stopping, and nothing left to delete
+    std::vector<std::string> batch;
+    batch.swap(reap_queue_);
+    lock.unlock();
+    for (const std::string& name : batch) {
+      if (!nl.ok()) break;
+      // Gone already is fine (its namespace died first).
+      if (auto idx = nl->LinkIndex(name); idx.ok()) (void)nl->DeleteLink(*idx);
+    }
+    lock.lock();
   }
 }
 
@@ -1103,9 +1140,9 @@ Result<EndpointView> NetworkEngine::Connect(const std::string& target, const Att
   return CreateEndpointLocked(create);
 }
 
-Status NetworkEngine::Disconnect(const std::string& name, const std::string& network) {
+Status NetworkEngine::Disconnect(const std::string& name, const std::string& network, LinkTeardown teardown) {
   std::lock_guard lock(mu_);
-  return DisconnectLocked(name, network);
+  return DisconnectLocked(name, network, teardown);
 }
 
 void NetworkEngine::ForgetVanishedLinks(const std::string& host_ifname) {
@@ -1133,11 +1170,11 @@ void NetworkEngine::ForgetVanishedLinks(const std::string& host_ifname) {
   }
   for (const auto& [name, network] : gone) {
     spdlog::info("endpoint {}: its interface on {} was deleted outside berth (namespace gone?); detaching", name, network);
-    if (Status s = DisconnectLocked(name, network); !s.ok()) spdlog::warn("endpoint {}: {}", name, s.message());
+    if (Status s = DisconnectLocked(name, network, LinkTeardown::kNow); !s.ok()) spdlog::warn("endpoint {}: {}", name, s.message());
   }
 }
 
-Status NetworkEngine::DisconnectLocked(const std::string& name, const std::string& network) {
+Status NetworkEngine::DisconnectLocked(const std::string& name, const std::string& network, LinkTeardown teardown) {
   auto it = endpoints_.find(name);
   if (it == endpoints_.end()) return NotFound("endpoint '" + name + "' does not exist");
   EndpointState& ep = *it->second;
@@ -1157,7 +1194,7 @@ Status NetworkEngine::DisconnectLocked(const std::string& name, const std::strin
   for (const store::StoredPort& p : gone) ForgetPortLocked(p);
   AttachmentState removed = *at;
   ep.attachments.erase(at);
-  DetachLocked(ep, removed);
+  DetachLocked(ep, removed, teardown);
   PublishNamesLocked(name, removed, /*added=*/false);
   (void)WriteEndpointFiles(ep, ep.dns);
   if (ep.attachments.empty() && !ep.owned) {
@@ -1180,7 +1217,10 @@ Status NetworkEngine::RemoveEndpointLocked(const std::string& name) {
   if (!ep.ports.empty()) {
     if (Status s = firewall_->RemovePorts(PortRules(ep.ports)); !s.ok()) spdlog::warn("endpoint {}: {}", name, s.message());
   }
-  for (const AttachmentState& a : ep.attachments) DetachLocked(ep, a);
+  // berth's own namespace goes right below: its veths need not be waited for.
+  for (const AttachmentState& a : ep.attachments) {
+    DetachLocked(ep, a, ep.owned ? LinkTeardown::kInBackground : LinkTeardown::kNow);
+  }
   if (ep.owned && ep.netns.rfind(std::string(Netns::kNamedDir) + "/", 0) == 0) {
     (void)Netns::DeleteNamed(ep.netns.substr(std::string(Netns::kNamedDir).size() + 1));
   }

@@ -255,7 +255,9 @@ def scenario():
 
     log("== DEL")
     rc, out, raw = cni("DEL", cid("c1"), ifname="eth1", netns=c1, config=conf(name="db", ipam={"subnet": "10.90.2.0/24"}))
-    check(rc == 0 and addrs("c1", "eth1") is None and addrs("c1") == [ip1], "DEL db leaves c1 on web", raw)
+    # DEL takes the veth down at once and deletes it right after (the runtime drops the netns next).
+    check(rc == 0 and wait_for(lambda: addrs("c1", "eth1") is None, timeout=3) and addrs("c1") == [ip1],
+          "DEL db leaves c1 on web", raw)
     c2_host = [a.get("host_ifname") for e in berth_json("ps") or [] if e["name"] == "c2" for a in e["networks"]]
     rc, out, raw = cni("DEL", cid("c2"), netns=c2)
     check(rc == 0 and not out, "DEL c2", raw)
@@ -266,7 +268,7 @@ def scenario():
     rc, out, raw = cni("DEL", cid("never"), netns=c2)
     check(rc == 0, "DEL of a container berth never saw", raw)
     attached = [a.get("host_ifname") for e in berth_json("ps") or [] for a in e["networks"]]
-    check(c2_host and c2_host[0] not in vb_links() and vb_links() == sorted(attached),
+    check(c2_host and c2_host[0] not in vb_links() and wait_for(lambda: vb_links() == sorted(attached), timeout=3),
           "c2's host veth is gone; every veth left belongs to an attachment", "%s %s" % (c2_host, vb_links()))
     check(dig("c1", "10.90.1.1", "c2") == "", "c2's name is gone", dig("c1", "10.90.1.1", "c2"))
     check("c2" not in endpoint_names(), "c2's endpoint is gone")
@@ -283,7 +285,8 @@ def scenario():
     check(rc == 0, "GC", raw)
     left = endpoint_names()
     check("c1" in left and "c6" in left and TAG + "-plain" in left, "GC keeps the valid attachments and berth's own", str(left))
-    check(not any(n.startswith("cni-") for n in left) and addrs("c3") is None and addrs("c4") is None,
+    check(not any(n.startswith("cni-") for n in left)
+          and wait_for(lambda: addrs("c3") is None and addrs("c4") is None, timeout=3),
           "GC removed c3 and c4", str(left))
 
     log("== a container namespace deleted without DEL")
@@ -340,7 +343,7 @@ def scenario():
         check(rc == 0, "DEL " + name, raw)
     sh(net_of(HOST, E.berth, "--api", E.sock, "network", "disconnect", "web", TAG + "-plain"), check_rc=False)
     check(endpoint_names() == [], "no endpoint left", str(endpoint_names()))
-    check(vb_links() == [], "no host veth left", str(vb_links()))
+    check(wait_for(lambda: vb_links() == [], timeout=3), "no host veth left", str(vb_links()))
     elements = nft_elements(HOST) or {}
     leftover = [k for k, v in elements.items() if v and ("10.90." in json.dumps(v) or "18080" in json.dumps(v))]
     check(not leftover, "no nft element of the containers left", json.dumps(elements)[:400])

@@ -250,8 +250,9 @@ def scenario():
     rc, out, _ = berth("--json", "ps")
     names = sorted(e.get("name") for e in json.loads(out or "[]")) if rc == 0 else []
     check({"c1", "c2", "c3", "web1"} <= set(names), "berth ps lists the Podman containers as endpoints", str(names))
-    vb = [l for l in links(HOST) if l.startswith("vb-")]
-    check(len(vb) == 4, "one vb-* veth per container in the host namespace", str(vb))
+    def vb_links():
+        return [l for l in links(HOST) if l.startswith("vb-")]
+    check(wait_for(lambda: len(vb_links()) == 4, timeout=3), "one vb-* veth per container in the host namespace", str(vb_links()))
 
     log("== --ip, --mac-address, --network-alias")
     rc, msg = run_container("s1", "web", "--ip", STATIC_IP, "--mac-address", STATIC_MAC, "--network-alias", "db")
@@ -327,8 +328,8 @@ def scenario():
     everyone = ["c1", "c3", "web1", "s1"]
     rc, _, err = pod("rm", "-f", "-i", "-t", "0", *everyone, timeout=120)
     check(rc == 0, "podman rm -f " + " ".join(everyone), err)
-    vb = [l for l in links(HOST) if l.startswith("vb-")]
-    check(not vb, "no vb-* veth left in the host namespace", str(vb))
+    vb = wait_for(lambda: not [l for l in links(HOST) if l.startswith("vb-")], timeout=3)
+    check(vb, "no vb-* veth left in the host namespace", str([l for l in links(HOST) if l.startswith("vb-")]))
     elements = nft_elements(HOST) or {}
     text = json.dumps(elements)
     gone = [a for a in (c1, c2, c3, web1, STATIC_IP) if a and '"%s"' % a in text]

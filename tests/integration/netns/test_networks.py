@@ -388,6 +388,8 @@ def scenario():
     for name in ("neta", "netb", "netc", "netd", "neti", "mv"):
         rc, _, err = berth("network", "rm", name)
         check(rc == 0, "remove network " + name, err)
+    # Stopped endpoints' veths are deleted in the background (down at once, then gone).
+    wait_for(lambda: not [l for l in links(HOST) if l.startswith("vb-")], timeout=3)
     left = [l for l in links(HOST) if l.startswith("vb-") or (l.startswith("berth-"))]
     check(not left, "no veth or bridge left (berth0 stays for the default network)", str(left))
     elements = nft_elements(HOST) or {}
