@@ -583,5 +583,23 @@ TEST_F(NetlinkTest, OpenInBindsToThatNamespace) {
   EXPECT_FALSE(nl_->Links().ok());
 }
 
+// The kernel caps a bridge at 1023 ports (BR_MAX_PORTS); the next one must be a clear
+// kResourceExhausted, not an I/O error (it becomes API 429 / CNI 101).
+TEST_F(NetlinkTest, AFullBridgeIsResourceExhausted) {
+  ASSERT_OK(nl_->CreateBridge("br0", 0));
+  int br = Must(nl_->LinkIndex("br0"), "br0");
+  VethOptions opts;
+  opts.master = br;
+  Status last;
+  int made = 0;
+  for (; made < 1100; ++made) {
+    last = nl_->CreateVeth(fmt::format("vf{}", made), fmt::format("pf{}", made), nullptr, opts);
+    if (!last.ok()) break;
+  }
+  EXPECT_EQ(made, 1023);
+  EXPECT_EQ(last.code(), Code::kResourceExhausted) << last.ToString();
+  EXPECT_NE(last.message().find("1023"), std::string::npos) << last.ToString();
+}
+
 }  // namespace
 }  // namespace berth::net
