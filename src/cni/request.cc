@@ -156,7 +156,7 @@ Error ParsePortMappings(const json& v, NetConf* conf) {
           if (!(ip->is_v4() ? *ip == *IpAddress::Parse("0.0.0.0") : *ip == *IpAddress::Parse("::"))) p.host_ip = *ip;
         }
       }
-      // Other keys (podman's "range", ...) are the runtime's business.
+      // "range" is read below; other keys are the runtime's business.
     }
     if (auto range = m.find("range"); range != m.end() && range->is_number_integer() && range->get<int64_t>() > 1) {
       int64_t n = range->get<int64_t>();
@@ -183,6 +183,9 @@ Error ParseRuntimeConfig(const json& rc, NetConf* conf) {
         std::string text = ip.get<std::string>();
         auto parsed = IpAddress::Parse(text.substr(0, text.find('/')));
         if (!parsed.ok()) return Fail(kInvalidConfig, "invalid runtimeConfig", "ips: " + parsed.status().message());
+        if (text.find('/') != std::string::npos && !Cidr::Parse(text).ok()) {
+          return Fail(kInvalidConfig, "invalid runtimeConfig", "ips: '" + text.substr(0, 64) + "' is not ADDRESS[/PREFIX]");
+        }
         auto& slot = parsed->is_v4() ? conf->ipv4 : conf->ipv6;
         if (slot) return Fail(kInvalidConfig, "invalid runtimeConfig", "ips holds two addresses of one family");
         slot = *parsed;

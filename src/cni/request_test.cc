@@ -102,6 +102,7 @@ TEST(CniRequest, EachBadInputHasItsCode) {
       {AddEnv(), R"({"cniVersion":"1.0.0","name":"web","type":"berth-cni","runtimeConfig":{"portMappings":[{"hostPort":80,"containerPort":0}]}})", kInvalidConfig},
       {AddEnv(), R"({"cniVersion":"1.0.0","name":"web","type":"berth-cni","runtimeConfig":{"portMappings":[{"hostPort":80,"containerPort":80,"protocol":"sctp"}]}})", kUnsupportedField},
       {AddEnv(), R"({"cniVersion":"1.0.0","name":"web","type":"berth-cni","runtimeConfig":{"ips":["10.0.0.1","10.0.0.2"]}})", kInvalidConfig},
+      {AddEnv(), R"({"cniVersion":"1.0.0","name":"web","type":"berth-cni","runtimeConfig":{"ips":["10.0.0.1/99"]}})", kInvalidConfig},
       {AddEnv(), R"({"cniVersion":"1.0.0","name":"web","type":"berth-cni","runtimeConfig":{"mac":"01:00:5e:00:00:01"}})", kInvalidConfig},
       {AddEnv(), R"({"cniVersion":"1.0.0","name":"web","type":"berth-cni","runtimeConfig":{"aliases":["bad name"]}})", kInvalidConfig},
       {AddEnv(), R"({"cniVersion":"1.0.0","name":"web","type":"berth-cni","prevResult":{"interfaces":[],"ips":[{"address":"10.0.0.2/24","interface":0}]}})", kDecodeFailure},

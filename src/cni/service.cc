@@ -94,13 +94,11 @@ Reply Service::Handle(const Request& r) {
 
 Error Service::EnsureNetwork(const NetConf& conf, bool* created) {
   *created = false;
-  auto existing = engine_->InspectNetwork(conf.name);
+  auto existing = engine_->GetNetwork(conf.name);
   if (existing.ok()) {
     // The config may repeat the network's subnets; it must not contradict them.
     std::set<std::string> have;
-    for (const auto& c : (*existing)["IPAM"]["Config"]) {
-      if (c.contains("Subnet")) have.insert(c["Subnet"].get<std::string>());
-    }
+    for (const auto& sub : existing->spec.subnets) have.insert(sub.subnet.ToString());
     for (const auto& s : conf.subnets) {
       if (!have.count(s.subnet.ToString())) {
         std::string list;
@@ -129,7 +127,7 @@ Error Service::EnsureNetwork(const NetConf& conf, bool* created) {
     return {};
   }
   // Another ADD may have made it meanwhile.
-  if (made.status().code() == Code::kAlreadyExists && engine_->InspectNetwork(conf.name).ok()) return {};
+  if (made.status().code() == Code::kAlreadyExists && engine_->GetNetwork(conf.name).ok()) return {};
   return FromStatus(made.status(), "creating network '" + conf.name + "'");
 }
 

@@ -643,6 +643,13 @@ std::vector<Network> NetworkEngine::Networks() const {
   return out;
 }
 
+Result<Network> NetworkEngine::GetNetwork(const std::string& name) const {
+  std::lock_guard lock(mu_);
+  auto it = networks_.find(name);
+  if (it == networks_.end()) return NotFound("network '" + name + "' does not exist");
+  return it->second->net;
+}
+
 Result<json> NetworkEngine::InspectNetwork(const std::string& name) const {
   std::lock_guard lock(mu_);
   auto it = networks_.find(name);

@@ -122,6 +122,7 @@ class NetworkEngine {
   // Removes every network without endpoints (except the default); returns their names.
   std::vector<std::string> PruneNetworks();
   std::vector<Network> Networks() const;
+  Result<Network> GetNetwork(const std::string& name) const;  // kNotFound
   // Docker-shaped inspect JSON with the attached endpoints. kNotFound.
   Result<nlohmann::json> InspectNetwork(const std::string& name) const;
   // Whether the network's kernel side serves: a bridge present and up (macvlan: its parent).
