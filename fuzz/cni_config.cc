@@ -12,6 +12,7 @@
 
 #include "cni/request.h"
 #include "cni/result.h"
+#include "core/text.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace berth;
@@ -23,9 +24,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     env.clear();
     in.remove_prefix(4);
     while (!in.empty()) {
-      size_t nl = in.find('\n');
-      std::string_view line = in.substr(0, nl);
-      in = nl == std::string_view::npos ? std::string_view() : in.substr(nl + 1);
+      std::string_view line = NextField(in, '\n');
       if (line.empty()) break;
       size_t eq = line.find('=');
       if (eq != std::string_view::npos) env[std::string(line.substr(0, eq))] = std::string(line.substr(eq + 1));

@@ -4,6 +4,7 @@
 #include <cctype>
 #include <charconv>
 
+#include "core/text.h"
 #include "net/engine/endpoint.h"
 #include "net/model/json_fields.h"
 
@@ -266,9 +267,7 @@ Error ParseArgs(std::string_view text, Request* out) {
   std::optional<net::MacAddress> args_mac;
   std::vector<std::string> unknown;
   while (!text.empty()) {
-    size_t semi = text.find(';');
-    std::string_view pair = text.substr(0, semi);
-    text = semi == std::string_view::npos ? std::string_view() : text.substr(semi + 1);
+    std::string_view pair = NextField(text, ';');
     if (pair.empty()) continue;
     size_t eq = pair.find('=');
     if (eq == std::string_view::npos || eq == 0) {
@@ -284,9 +283,7 @@ Error ParseArgs(std::string_view text, Request* out) {
       // The CNI_ARGS convention for static addresses (Podman's --ip): "A[/P][,B[/P]]".
       std::string_view list = value;
       while (!list.empty()) {
-        size_t comma = list.find(',');
-        std::string item(list.substr(0, comma));
-        list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
+        std::string item(NextField(list, ','));
         auto ip = IpAddress::Parse(item.substr(0, item.find('/')));
         if (!ip.ok()) return Fail(kInvalidEnvironment, "invalid CNI_ARGS IP", ip.status().message());
         auto& slot = ip->is_v4() ? args_ipv4 : args_ipv6;

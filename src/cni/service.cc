@@ -66,11 +66,14 @@ AddOutcome OutcomeOf(const net::AttachmentView& a, const std::string& netns) {
   return o;
 }
 
-// The endpoint name for a new container: its name when the runtime gave one that is free,
-// else "cni-" + the first 12 characters of its id (the name then stays a DNS alias).
+// "cni-" + the first 12 characters of the container id: the endpoint's name when the runtime
+// gave no usable name, or when another endpoint has it (the name then stays a DNS alias).
+std::string IdName(const Request& r) { return "cni-" + r.container_id.substr(0, 12); }
+
+// The endpoint name for a new container: the name the runtime gave (K8S_POD_NAME), if valid.
 std::string EndpointNameFor(const Request& r) {
   if (!r.pod_name.empty() && net::ValidateName("endpoint", r.pod_name).ok()) return r.pod_name;
-  return "cni-" + r.container_id.substr(0, 12);
+  return IdName(r);
 }
 
 }  // namespace
@@ -89,7 +92,7 @@ Reply Service::Handle(const Request& r) {
     case Command::kStatus: return Status(r);
     case Command::kVersion: break;
   }
-  return Reply{Error{kDaemonError, "unknown command"}, nullptr};
+  return Reply{Error{kDaemonError, "unknown command", ""}, nullptr};
 }
 
 Error Service::EnsureNetwork(const NetConf& conf, bool* created) {
@@ -178,7 +181,7 @@ Reply Service::Add(const Request& r) {
     if (!view.ok() && view.status().code() == Code::kAlreadyExists && req.name == r.pod_name &&
         engine_->GetEndpoint(req.name).ok()) {
       // The name belongs to another endpoint: serve it as an alias of this one as well.
-      req.name = "cni-" + r.container_id.substr(0, 12);
+      req.name = IdName(r);
       req.networks[0].aliases.push_back(r.pod_name);
       view = engine_->CreateEndpoint(req);
     }
@@ -188,7 +191,7 @@ Reply Service::Add(const Request& r) {
     return Reply{FromStatus(view.status(), "attaching container " + r.container_id + " to network '" + r.conf.name + "'"), nullptr};
   }
   const net::AttachmentView* a = AttachmentOn(*view, r.conf.name);
-  if (a == nullptr) return Reply{Error{kDaemonError, "the attachment vanished while it was made"}, nullptr};
+  if (a == nullptr) return Reply{Error{kDaemonError, "the attachment vanished while it was made", ""}, nullptr};
   spdlog::info("cni: ADD {} {} -> endpoint {} on {}", r.container_id, r.ifname, view->name, r.conf.name);
   return Reply{{}, BuildResult(r.conf.cni_version, OutcomeOf(*a, r.netns), r.conf.prev_result, r.conf.dns)};
 }
@@ -211,7 +214,7 @@ Reply Service::Check(const Request& r) {
   auto existing = engine_->EndpointOfContainer(r.container_id);
   const net::AttachmentView* a = existing ? AttachmentOn(*existing, r.conf.name) : nullptr;
   if (a == nullptr || a->ifname != r.ifname) {
-    return Reply{Error{kUnknownContainer, "container " + r.container_id + " is not attached to network '" + r.conf.name + "' as " + r.ifname}, nullptr};
+    return Reply{Error{kUnknownContainer, "container " + r.container_id + " is not attached to network '" + r.conf.name + "' as " + r.ifname, ""}, nullptr};
   }
   if (existing->netns != r.netns) {
     return Reply{Error{kDrift, "container " + r.container_id + " has moved", "berth attached " + existing->netns + ", not " + r.netns}, nullptr};

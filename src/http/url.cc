@@ -1,14 +1,9 @@
 #include "http/url.h"
 
+#include "core/text.h"
+
 namespace berth::http {
 namespace {
-
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
 
 bool IsUnreserved(unsigned char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
@@ -25,8 +20,8 @@ Result<std::string> PercentDecode(std::string_view in, bool plus_is_space) {
     if (c == '+' && plus_is_space) {
       out.push_back(' ');
     } else if (c == '%') {
-      int hi = i + 2 < in.size() ? HexValue(in[i + 1]) : -1;
-      int lo = i + 2 < in.size() ? HexValue(in[i + 2]) : -1;
+      int hi = i + 2 < in.size() ? HexDigitValue(in[i + 1]) : -1;
+      int lo = i + 2 < in.size() ? HexDigitValue(in[i + 2]) : -1;
       if (hi < 0 || lo < 0) {
         return InvalidArgument("bad percent-escape at offset " + std::to_string(i));
       }
@@ -71,9 +66,7 @@ Result<Target> ParseTarget(std::string_view target) {
   if (q == std::string_view::npos) return out;
   std::string_view rest = target.substr(q + 1);
   while (!rest.empty()) {
-    size_t amp = rest.find('&');
-    std::string_view pair = rest.substr(0, amp);
-    rest = amp == std::string_view::npos ? std::string_view() : rest.substr(amp + 1);
+    std::string_view pair = NextField(rest, '&');
     if (pair.empty()) continue;
     size_t eq = pair.find('=');
     ASSIGN_OR_RETURN(std::string key, PercentDecode(pair.substr(0, eq), true));

@@ -9,6 +9,7 @@
 #include <optional>
 #include <span>
 
+#include "core/text.h"
 #include "dns/wire/rdata.h"
 #include "dns/wire/types.h"
 #include "dns/zonefile/lexer.h"
@@ -45,19 +46,12 @@ void AppendBigEndian(uint64_t v, size_t bytes, std::string* out) {
 
 constexpr char kBase64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 std::optional<std::string> HexDecode(std::string_view s) {
   if (s.size() % 2) return std::nullopt;
   std::string out;
   out.reserve(s.size() / 2);
   for (size_t i = 0; i < s.size(); i += 2) {
-    int hi = HexValue(s[i]), lo = HexValue(s[i + 1]);
+    int hi = HexDigitValue(s[i]), lo = HexDigitValue(s[i + 1]);
     if (hi < 0 || lo < 0) return std::nullopt;
     out.push_back(static_cast<char>(hi << 4 | lo));
   }

@@ -3,8 +3,8 @@
 #include <openssl/rand.h>
 #include <signal.h>
 #include <sys/epoll.h>
-#include <sys/socket.h>
 #include <sys/eventfd.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -63,6 +63,14 @@ struct NetworkEngine::EndpointState {
   std::vector<IpAddress> dns;
   std::vector<AttachmentState> attachments;
   std::vector<store::StoredPort> ports;
+
+  // The attachment to `network`, or attachments.end().
+  std::vector<AttachmentState>::iterator AttachmentOn(const std::string& network) {
+    return std::find_if(attachments.begin(), attachments.end(), [&](const AttachmentState& a) { return a.network == network; });
+  }
+  std::vector<AttachmentState>::const_iterator AttachmentOn(const std::string& network) const {
+    return const_cast<EndpointState*>(this)->AttachmentOn(network);
+  }
 };
 
 namespace {
@@ -469,13 +477,24 @@ std::vector<Cidr> NetworkEngine::TakenPrefixesLocked() {
   return taken;
 }
 
+Status NetworkEngine::CheckPortLocked(const std::string& bridge, const std::string& host_ifname) const {
+  auto host = netlink_->LinkIndex(host_ifname);
+  if (!host.ok()) return NotFound("host interface " + host_ifname + " is missing");
+  auto br = netlink_->LinkIndex(bridge);
+  if (!br.ok()) return NotFound("bridge " + bridge + " is missing");
+  ASSIGN_OR_RETURN(LinkInfo info, netlink_->GetLink(*host));
+  if (info.master != *br) return FailedPrecondition("host interface " + host_ifname + " is not on bridge " + bridge);
+  if (!info.up) return FailedPrecondition("host interface " + host_ifname + " is down");
+  return Status::Ok();
+}
+
 void NetworkEngine::RestorePortLocked(const Network& n, const std::string& host_ifname) {
+  // Only a port that exists, with its bridge, but is off it or down can be put back: the
+  // bridge was deleted (and re-made by BuildBridge) or someone took the port off it.
+  if (CheckPortLocked(n.bridge, host_ifname).code() != Code::kFailedPrecondition) return;
   auto host = netlink_->LinkIndex(host_ifname);
   auto bridge = netlink_->LinkIndex(n.bridge);
   if (!host.ok() || !bridge.ok()) return;
-  auto info = netlink_->GetLink(*host);
-  if (!info.ok() || (info->master == *bridge && info->up)) return;
-  // The bridge was deleted (and re-made by BuildBridge) or someone took the port off it.
   spdlog::warn("{} was not on bridge {}: putting it back", host_ifname, n.bridge);
   if (Status s = netlink_->SetMasterAndUp(*host, *bridge, true); !s.ok()) {
     spdlog::error("{}: {}", host_ifname, s.message());
@@ -677,8 +696,8 @@ Status NetworkEngine::AttachLocked(EndpointState& ep, const Netns& ns, const Att
   auto it = networks_.find(req.network);
   if (it == networks_.end()) return NotFound("network '" + req.network + "' does not exist");
   NetworkState& net = *it->second;
-  for (const AttachmentState& a : ep.attachments) {
-    if (a.network == req.network) return AlreadyExists("endpoint '" + ep.name + "' is already on network '" + req.network + "'");
+  if (ep.AttachmentOn(req.network) != ep.attachments.end()) {
+    return AlreadyExists("endpoint '" + ep.name + "' is already on network '" + req.network + "'");
   }
   AttachmentState a;
   a.network = req.network;
@@ -1185,8 +1204,7 @@ Status NetworkEngine::DisconnectLocked(const std::string& name, const std::strin
   auto it = endpoints_.find(name);
   if (it == endpoints_.end()) return NotFound("endpoint '" + name + "' does not exist");
   EndpointState& ep = *it->second;
-  auto at = std::find_if(ep.attachments.begin(), ep.attachments.end(),
-                         [&](const AttachmentState& a) { return a.network == network; });
+  auto at = ep.AttachmentOn(network);
   if (at == ep.attachments.end()) return NotFound("endpoint '" + name + "' is not attached to network '" + network + "'");
   RETURN_IF_ERROR(store_->RemoveAttachment(name, at->network_id));
   std::vector<store::StoredPort> gone, kept;
@@ -1285,8 +1303,7 @@ Status NetworkEngine::VerifyAttachment(const std::string& name, const std::strin
   auto it = endpoints_.find(name);
   if (it == endpoints_.end()) return NotFound("endpoint '" + name + "' does not exist");
   const EndpointState& ep = *it->second;
-  auto at = std::find_if(ep.attachments.begin(), ep.attachments.end(),
-                         [&](const AttachmentState& a) { return a.network == network; });
+  auto at = ep.AttachmentOn(network);
   if (at == ep.attachments.end()) return NotFound("endpoint '" + name + "' is not attached to network '" + network + "'");
   const AttachmentState& a = *at;
   auto drift = [&](const std::string& what) { return FailedPrecondition("endpoint '" + name + "': " + what); };
@@ -1305,17 +1322,10 @@ Status NetworkEngine::VerifyAttachment(const std::string& name, const std::strin
     bool found = std::any_of(addresses.begin(), addresses.end(), [&](const AddressInfo& x) { return x.address == *want; });
     if (!found) return drift("interface " + a.ifname + " lost its address " + want->ToString());
   }
-  if (!a.host_ifname.empty()) {
-    auto host = netlink_->LinkIndex(a.host_ifname);
-    if (!host.ok()) return drift("host interface " + a.host_ifname + " is missing");
-    auto nit = networks_.find(a.network);
-    if (nit != networks_.end()) {
-      ASSIGN_OR_RETURN(LinkInfo hl, netlink_->GetLink(*host));
-      auto bridge = netlink_->LinkIndex(nit->second->net.bridge);
-      if (!bridge.ok()) return drift("bridge " + nit->second->net.bridge + " of network '" + a.network + "' is missing");
-      if (hl.master != *bridge) return drift("host interface " + a.host_ifname + " is not on bridge " + nit->second->net.bridge);
-      if (!hl.up) return drift("host interface " + a.host_ifname + " is down");
-    }
+  if (auto nit = networks_.find(a.network); !a.host_ifname.empty() && nit != networks_.end()) {
+    Status port = CheckPortLocked(nit->second->net.bridge, a.host_ifname);
+    if (port.code() == Code::kNotFound || port.code() == Code::kFailedPrecondition) return drift(port.message());
+    return port;
   }
   return Status::Ok();
 }

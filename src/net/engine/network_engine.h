@@ -167,6 +167,9 @@ class NetworkEngine {
   // `bridge`: the Linux bridge's name; "" = derived from the new network id.
   Status CreateNetworkLocked(NetworkSpec spec, const std::string& bridge);
   Status BuildBridge(const Network& n);
+  // Ok when host veth end `host_ifname` is on `bridge` and up; kNotFound (either link is
+  // missing) or kFailedPrecondition (off the bridge, down), naming what.
+  Status CheckPortLocked(const std::string& bridge, const std::string& host_ifname) const;
   // Puts an endpoint's host veth end back on its network's bridge (and up) when it is not.
   void RestorePortLocked(const Network& n, const std::string& host_ifname);
   Status AttachLocked(EndpointState& ep, const Netns& ns, const AttachRequest& req, bool first,

@@ -2,6 +2,8 @@
 
 #include <cstdio>
 
+#include "core/text.h"
+
 namespace berth::net {
 
 MacAddress MacForIp(const IpAddress& ip) {
@@ -28,14 +30,8 @@ Result<MacAddress> ParseMac(std::string_view text) {
   };
   if (text.size() != 17) return bad("must look like 02:42:0a:00:00:02");
   MacAddress mac{};
-  auto hex = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-  };
   for (size_t i = 0; i < 6; ++i) {
-    int hi = hex(text[i * 3]), lo = hex(text[i * 3 + 1]);
+    int hi = HexDigitValue(text[i * 3]), lo = HexDigitValue(text[i * 3 + 1]);
     if (hi < 0 || lo < 0) return bad("must look like 02:42:0a:00:00:02");
     if (i < 5 && text[i * 3 + 2] != ':' && text[i * 3 + 2] != '-') return bad("must look like 02:42:0a:00:00:02");
     mac[i] = static_cast<uint8_t>(hi << 4 | lo);
