@@ -1,3 +1,4 @@
+#include "dns/zone/test_records.h"
 #include "dns/zone/zone_content.h"
 
 #include <gtest/gtest.h>
@@ -7,19 +8,12 @@
 namespace berth::dns {
 namespace {
 
-Name N(std::string_view t) { return *Name::FromText(t); }
+using test::N;
+using test::R;
+using test::Soa;
 
-std::string Soa(uint32_t serial) {
-  std::string r(N("ns.example.").wire());
-  r += N("admin.example.").wire();
-  for (uint32_t v : {serial, 3600u, 600u, 86400u, 60u})
-    for (int s = 24; s >= 0; s -= 8) r.push_back(static_cast<char>(v >> s));
-  return r;
-}
 
-Record R(std::string_view owner, uint16_t type, std::string rdata, uint32_t ttl = 300) {
-  return Record{N(owner), type, cls::kIN, ttl, std::move(rdata)};
-}
+
 
 Record A(std::string_view owner, uint8_t last, uint32_t ttl = 300) {
   return R(owner, type::kA, std::string("\x0a\0\0", 3) + static_cast<char>(last), ttl);
