@@ -27,6 +27,8 @@ ZoneService::~ZoneService() {
   }
   queue_cv_.notify_all();
   committer_.join();
+  // Fold the whole journal so the next start reads the records table alone.
+  if (Status s = store_.Checkpoint(1, kJournalKeep); !s.ok()) spdlog::warn("folding the zone journals: {}", s.ToString());
 }
 
 void ZoneService::NotifyChanged(const dns::Name& zone, uint32_t serial) {
@@ -251,6 +253,9 @@ void ZoneService::RunCommitter() {
     }
     CommitBatch(batch);
     batch.clear();
+    // After the batch is answered: bring the records table up to the journal now and then.
+    if (Status s = store_.Checkpoint(kFoldEvery, kJournalKeep); !s.ok())
+      spdlog::warn("folding the zone journals: {}", s.ToString());
   }
 }
 
@@ -258,7 +263,14 @@ void ZoneService::CommitBatch(std::vector<PendingEdit>& batch) {
   std::vector<Result<EditOutcome>> results(batch.size(), Internal("edit not run"));
   std::vector<store::Change> changes;
   std::vector<size_t> change_of;                     // batch index -> index in changes, or npos
-  std::map<std::string, dns::Name> touched;           // zones to rebuild and publish
+  // Per zone changed in this batch: the RRsets its committed edits touched, so the next
+  // snapshot is the published one patched with them (a full Build only after a resync).
+  struct Touched {
+    dns::Name origin;
+    std::map<std::pair<std::string, uint16_t>, dns::Name> rrsets;  // (lower-case wire owner, type)
+    bool rebuild = false;
+  };
+  std::map<std::string, Touched> touched;
   std::vector<std::pair<dns::Name, uint32_t>> notify;
   constexpr size_t npos = static_cast<size_t>(-1);
   change_of.assign(batch.size(), npos);
@@ -301,14 +313,17 @@ void ZoneService::CommitBatch(std::vector<PendingEdit>& batch) {
       out.diff = content.Diff();
       change_of[i] = changes.size();
       changes.push_back(store::Change{content.origin(), out.diff.removed, out.diff.added, out.serial});
-      touched.emplace(key, content.origin());
+      Touched& t = touched[key];
+      t.origin = content.origin();
+      for (const auto* list : {&out.diff.removed, &out.diff.added})
+        for (const auto& r : *list) t.rrsets.emplace(std::pair(std::string(r.name.Lowercased().wire()), r.type), r.name);
     }
     content.Commit();
     results[i] = std::move(out);
   }
 
   if (!changes.empty()) {
-    auto applied = store_.ApplyChanges(changes, kJournalKeep);
+    auto applied = store_.ApplyChanges(changes);
     std::set<std::string> resync;  // zones whose content no longer matches the store
     for (size_t i = 0; i < batch.size(); ++i) {
       if (change_of[i] == npos) continue;
@@ -321,14 +336,26 @@ void ZoneService::CommitBatch(std::vector<PendingEdit>& batch) {
     }
     for (const auto& key : resync) {
       // Serve what the store holds, so nothing unacknowledged is ever visible.
+      Touched& t = touched.at(key);
+      t.rebuild = true;
       contents_.erase(key);
-      auto records = store_.ZoneRecords(touched.at(key));
-      if (records.ok()) contents_.emplace(key, dns::ZoneContent(touched.at(key), std::move(*records)));
+      auto records = store_.ZoneRecords(t.origin);
+      if (records.ok()) contents_.emplace(key, dns::ZoneContent(t.origin, std::move(*records)));
     }
-    for (const auto& [key, origin] : touched) {
+    for (const auto& [key, t] : touched) {
       auto c = contents_.find(key);
       if (c == contents_.end()) continue;
-      auto zone = dns::Zone::Build(origin, c->second.Records());
+      const dns::Name& origin = t.origin;
+      std::shared_ptr<const dns::Zone> prev = t.rebuild ? nullptr : table_.Get()->Get(origin);
+      Result<std::shared_ptr<const dns::Zone>> zone = Internal("no snapshot to patch");
+      if (prev) {
+        std::vector<dns::Zone::RRsetChange> rrsets;
+        rrsets.reserve(t.rrsets.size());
+        for (const auto& [k, owner] : t.rrsets) rrsets.push_back({owner, k.second, c->second.RRset(owner, k.second)});
+        zone = dns::Zone::Patch(*prev, rrsets);
+        if (!zone.ok()) spdlog::error("zone {}: patching the snapshot failed, rebuilding it: {}", origin.ToText(), zone.status().ToString());
+      }
+      if (!zone.ok()) zone = dns::Zone::Build(origin, c->second.Records());
       if (!zone.ok()) {
         // CheckTouched mirrors Build's rules; getting here is a bug, so keep the last snapshot.
         spdlog::error("zone {}: edited zone does not build: {}", origin.ToText(), zone.status().ToString());

@@ -79,11 +79,12 @@ class ZoneService {
 
   // Dynamic changes (all doors: RFC 2136, REST, dyndns2). The edit runs on the committer
   // thread against the zone's current content; when it changed anything the SOA serial is
-  // bumped (unless the edit raised it itself), the new zone is validated (Zone::Build: a
-  // violation rolls the edit back with kInvalidArgument), the change is journaled and made
-  // durable together with the other edits of the same batch (group commit: one fsync), the
-  // new snapshot is published, and only then `done` runs (on the committer thread: keep it
-  // short). kNotFound when the zone is not served.
+  // bumped (unless the edit raised it itself), the touched RRsets are validated against the
+  // zone rules (a violation rolls the edit back with kInvalidArgument), the change is
+  // journaled and made durable together with the other edits of the same batch (group
+  // commit: one fsync), the published snapshot is patched with the batch's RRsets
+  // (Zone::Patch, cost by change size, not zone size) and published, and only then `done`
+  // runs (on the committer thread: keep it short). kNotFound when the zone is not served.
   void EditAsync(const dns::Name& zone, EditFn edit, EditDone done);
   // The same, waiting for the outcome.
   Result<EditOutcome> Edit(const dns::Name& zone, EditFn edit);
@@ -118,8 +119,13 @@ class ZoneService {
   // Editable copies of zones that have been edited, built on first edit (committer only).
   std::map<std::string, dns::ZoneContent> contents_;
   std::vector<std::pair<dns::Name, uint32_t>> changed_;  // file zones reloaded, to notify
-  // Journal entries kept per zone for IXFR (trimmed in each batch's transaction).
+  // Journal entries kept per zone for IXFR (trimmed when the journal is folded).
   static constexpr size_t kJournalKeep = 1000;
+  // A zone's journal is folded into the store's records table once it holds this many changes
+  // not yet folded (store::Store::Checkpoint). Folding costs row writes per distinct record, so
+  // the rarer it is the more repeated changes (a host moving again and again) cancel out; a
+  // start replays at most this many changes.
+  static constexpr size_t kFoldEvery = 10000;
 
   std::mutex queue_mu_;
   std::condition_variable queue_cv_;

@@ -14,6 +14,7 @@
 
 #include "dns/wire/rdata.h"
 #include "dns/wire/types.h"
+#include "store/change_codec.h"
 #include "store/sqlite.h"
 
 namespace berth::store {
@@ -111,13 +112,24 @@ constexpr const char* kMigrationV3[] = {
          container_port INTEGER NOT NULL CHECK (container_port BETWEEN 1 AND 65535),
          UNIQUE (protocol, host_ip, host_port)))",
 };
+// Version 4: the journal is the write path. Each change is one row with its records encoded in
+// `diff` (change_codec.h); the records table is brought up to date lazily ("folding", see
+// Store::Checkpoint) and holds every change up to zones.applied_change_id. The per-record
+// journal rows of versions 1-3 are converted by MigrateJournalToBlobs.
+constexpr const char* kMigrationV4[] = {
+    "ALTER TABLE zone_changes ADD COLUMN diff BLOB",
+    "ALTER TABLE zones ADD COLUMN applied_change_id INTEGER NOT NULL DEFAULT 0",
+};
+Status MigrateJournalToBlobs(Connection& conn);
 struct Migration {
   const char* const* statements;
   size_t count;
+  Status (*then)(Connection&);  // work SQL alone cannot do, run after the statements
 };
-constexpr Migration kMigrations[] = {{kMigrationV1, std::size(kMigrationV1)},
-                                     {kMigrationV2, std::size(kMigrationV2)},
-                                     {kMigrationV3, std::size(kMigrationV3)}};
+constexpr Migration kMigrations[] = {{kMigrationV1, std::size(kMigrationV1), nullptr},
+                                     {kMigrationV2, std::size(kMigrationV2), nullptr},
+                                     {kMigrationV3, std::size(kMigrationV3), nullptr},
+                                     {kMigrationV4, std::size(kMigrationV4), MigrateJournalToBlobs}};
 static_assert(std::size(kMigrations) == Store::kSchemaVersion);
 
 // ---- Statements (all prepared and cached per connection by address) ------------------------
@@ -137,28 +149,33 @@ constexpr char kInsertRecord[] =
     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
 constexpr char kSelectRecords[] =
     "SELECT id, owner_wire, type, class, ttl, rdata FROM records WHERE zone_id = ?1 ORDER BY id";
-// Everything older than the newest ?2 entries (the subquery is NULL, deleting nothing, when
-// there are no more than ?2).
-constexpr char kTrimJournal[] =
-    "DELETE FROM zone_changes WHERE zone_id = ?1 AND id <= "
-    "(SELECT id FROM zone_changes WHERE zone_id = ?1 ORDER BY id DESC LIMIT 1 OFFSET ?2)";
 constexpr char kDeleteRecordById[] = "DELETE FROM records WHERE id = ?1";
 constexpr char kDeleteRecord[] =
-    "DELETE FROM records WHERE zone_id = ?1 AND name = ?2 AND type = ?3 AND class = ?4 "
-    "AND rdata = ?5 RETURNING owner_wire, ttl";
+    "DELETE FROM records WHERE zone_id = ?1 AND name = ?2 AND type = ?3 AND class = ?4 AND rdata = ?5";
+// Folding a change into the records keeps a record's row (and so its place in the order) when
+// only its TTL or owner case changed.
+constexpr char kUpsertRecord[] =
+    "INSERT INTO records(zone_id, name, owner_wire, type, class, ttl, rdata) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (zone_id, name, type, class, rdata) "
+    "DO UPDATE SET owner_wire = excluded.owner_wire, ttl = excluded.ttl";
 constexpr char kInsertChange[] =
-    "INSERT INTO zone_changes(zone_id, old_serial, new_serial, changed_at) "
-    "VALUES (?1, ?2, ?3, ?4)";
-constexpr char kInsertChangeRecord[] =
-    "INSERT INTO zone_change_records(change_id, op, owner_wire, type, class, ttl, rdata) "
-    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+    "INSERT INTO zone_changes(zone_id, old_serial, new_serial, changed_at, diff) "
+    "VALUES (?1, ?2, ?3, ?4, ?5)";
 constexpr char kSelectChanges[] =
-    "SELECT id, old_serial, new_serial, changed_at FROM zone_changes WHERE zone_id = ?1 "
+    "SELECT id, old_serial, new_serial, changed_at, diff FROM zone_changes WHERE zone_id = ?1 "
     "ORDER BY id";
-constexpr char kSelectChangeRecords[] =
-    "SELECT r.change_id, r.op, r.owner_wire, r.type, r.class, r.ttl, r.rdata "
-    "FROM zone_change_records r JOIN zone_changes c ON r.change_id = c.id "
-    "WHERE c.zone_id = ?1 ORDER BY r.id";
+constexpr char kSelectApplied[] = "SELECT applied_change_id FROM zones WHERE id = ?1";
+constexpr char kSetApplied[] = "UPDATE zones SET applied_change_id = ?2 WHERE id = ?1";
+constexpr char kSelectUnapplied[] =
+    "SELECT id, diff FROM zone_changes WHERE zone_id = ?1 AND id > ?2 ORDER BY id";
+constexpr char kCountUnapplied[] =
+    "SELECT z.id, count(*) FROM zones z JOIN zone_changes c "
+    "ON c.zone_id = z.id AND c.id > z.applied_change_id GROUP BY z.id";
+// Everything older than the newest ?2 entries, but never a change not yet folded into the
+// records (id > ?3). min() is NULL, deleting nothing, when there are no more than ?2.
+constexpr char kTrimJournal[] =
+    "DELETE FROM zone_changes WHERE zone_id = ?1 AND id <= min(?3, "
+    "(SELECT id FROM zone_changes WHERE zone_id = ?1 ORDER BY id DESC LIMIT 1 OFFSET ?2))";
 constexpr char kSelectCredentials[] =
     "SELECT kind, name, secret, algorithm, scope, created_at FROM credentials ORDER BY kind, name";
 constexpr char kInsertCredential[] =
@@ -167,8 +184,6 @@ constexpr char kInsertCredential[] =
 constexpr char kDeleteCredential[] = "DELETE FROM credentials WHERE kind = ?1 AND name = ?2";
 constexpr char kSelectVersion[] = "SELECT max(version) FROM schema_version";
 constexpr char kInsertVersion[] = "INSERT INTO schema_version(version) VALUES (?1)";
-
-enum JournalOp : int { kRemoved = 0, kAdded = 1 };
 
 // The lookup key of a name: lower-case presentation form with the trailing dot.
 std::string NameKey(const dns::Name& name) { return name.Lowercased().ToText(); }
@@ -276,25 +291,14 @@ Result<int64_t> InsertZone(Connection& conn, const dns::Name& zone, ZoneSource s
   return conn.LastInsertId();
 }
 
-Status JournalRecords(Connection& conn, int64_t change_id, JournalOp op,
-                      const std::vector<dns::Record>& records) {
-  for (const auto& r : records) {
-    ASSIGN_OR_RETURN(Stmt s, conn.Prepare(kInsertChangeRecord));
-    s.Int(1, change_id).Int(2, op).Blob(3, r.name.wire()).Int(4, r.type).Int(5, r.cls);
-    s.Int(6, r.ttl).Blob(7, r.rdata);
-    RETURN_IF_ERROR(s.Run());
-  }
-  return Status::Ok();
-}
-
-Status Journal(Connection& conn, int64_t zone_id, uint32_t old_serial, uint32_t new_serial,
-               const std::vector<dns::Record>& removed, const std::vector<dns::Record>& added) {
+// Appends one journal entry; returns its id.
+Result<int64_t> Journal(Connection& conn, int64_t zone_id, uint32_t old_serial, uint32_t new_serial,
+                        const std::vector<dns::Record>& removed, const std::vector<dns::Record>& added) {
   ASSIGN_OR_RETURN(Stmt s, conn.Prepare(kInsertChange));
   s.Int(1, zone_id).Int(2, old_serial).Int(3, new_serial).Int(4, NowSeconds());
+  s.Blob(5, EncodeChange(removed, added));
   RETURN_IF_ERROR(s.Run());
-  int64_t change_id = conn.LastInsertId();
-  RETURN_IF_ERROR(JournalRecords(conn, change_id, kRemoved, removed));
-  return JournalRecords(conn, change_id, kAdded, added);
+  return conn.LastInsertId();
 }
 
 // Identity of a stored record: owner (case-folded), type, class and RDATA; TTL and owner case
@@ -309,72 +313,207 @@ std::string RecordKey(const dns::Record& r) {
   return key;
 }
 
-// One change inside the caller's transaction, against `zone` as cached for the batch (its
-// serial moves with each change; the zones row is updated once per batch). On error the
-// caller rolls back.
-Result<uint32_t> ApplyOne(Connection& conn, ZoneInfo& zone, const Change& change) {
-  RETURN_IF_ERROR(ValidateRecords(zone.name, change.remove));
-  RETURN_IF_ERROR(ValidateRecords(zone.name, change.add));
-  std::vector<dns::Record> removed;
-  removed.reserve(change.remove.size());
-  for (const auto& r : change.remove) {
-    ASSIGN_OR_RETURN(Stmt s, conn.Prepare(kDeleteRecord));
-    s.Int(1, zone.id).Text(2, NameKey(r.name)).Int(3, r.type).Int(4, r.cls).Blob(5, r.rdata);
-    ASSIGN_OR_RETURN(bool row, s.Step());
-    if (!row) return FailedPrecondition("record " + Describe(r) + " to remove is not in the zone");
-    // Journal what was stored (its TTL and owner case), not what the caller passed.
-    dns::Record stored = r;
-    auto owner = dns::Name::FromWire(s.ColBlob(0));
-    if (!owner.ok()) return Status(Code::kIo, "corrupt owner name in state database");
-    stored.name = *owner;
-    stored.ttl = static_cast<uint32_t>(s.ColInt(1));
-    RETURN_IF_ERROR(s.Run());
-    removed.push_back(std::move(stored));
+// The net effect of journal entries taken in order: the stored records that go, then the
+// records that come (a record whose TTL or owner case changed is in `added` only, since
+// adding replaces those attributes). Both the records table (Fold) and reads of a zone
+// (Store::ZoneRecords) apply the entries not yet folded through this one class. A record
+// only counts as removed when its first entry here removes it: one that was added since the
+// last fold was never in the table (the journal removes a record before it re-adds it with
+// other attributes), so the SOA of every change does not become a DELETE.
+class NetChange {
+ public:
+  void Take(std::vector<dns::Record> removed, std::vector<dns::Record> added) {
+    for (auto& r : removed) {
+      std::string key = RecordKey(r);
+      if (auto it = added_at_.find(key); it != added_at_.end()) {
+        added_[it->second].reset();
+        added_at_.erase(it);
+      } else if (!arrived_.count(key)) {
+        removed_.try_emplace(std::move(key), std::move(r));
+      }
+    }
+    for (auto& r : added) {
+      std::string key = RecordKey(r);
+      if (!removed_.count(key)) arrived_.insert(key);
+      auto [it, fresh] = added_at_.emplace(std::move(key), added_.size());
+      if (fresh) {
+        added_.emplace_back(std::move(r));
+      } else {
+        added_[it->second] = std::move(r);
+      }
+    }
   }
-  for (const auto& r : change.add) RETURN_IF_ERROR(InsertRecord(conn, zone.id, r));
-  RETURN_IF_ERROR(Journal(conn, zone.id, zone.serial, change.new_serial, removed, change.add));
-  zone.serial = change.new_serial;
-  return change.new_serial;
+  bool empty() const { return removed_.empty() && added_at_.empty(); }
+  // The stored records that go and do not come back (one re-added with other attributes is
+  // updated in place, keeping its row and its place in the order).
+  std::vector<const dns::Record*> Removed() const {
+    std::vector<const dns::Record*> out;
+    for (const auto& [key, r] : removed_)
+      if (!added_at_.count(key)) out.push_back(&r);
+    return out;
+  }
+  // The records that come, in the order they came.
+  std::vector<const dns::Record*> Added() const {
+    std::vector<const dns::Record*> out;
+    for (const auto& r : added_)
+      if (r) out.push_back(&*r);
+    return out;
+  }
+  // `records` with this change applied: removed ones dropped, changed ones updated in place,
+  // new ones appended.
+  std::vector<dns::Record> ApplyTo(std::vector<dns::Record> records) const {
+    std::vector<dns::Record> out;
+    out.reserve(records.size() + added_at_.size());
+    std::unordered_set<std::string> updated;
+    for (auto& r : records) {
+      std::string key = RecordKey(r);
+      if (auto it = added_at_.find(key); it != added_at_.end()) {
+        out.push_back(*added_[it->second]);
+        updated.insert(std::move(key));
+      } else if (!removed_.count(key)) {
+        out.push_back(std::move(r));
+      }
+    }
+    for (const auto& r : added_)
+      if (r && !updated.count(RecordKey(*r))) out.push_back(*r);
+    return out;
+  }
+
+ private:
+  std::unordered_map<std::string, dns::Record> removed_;
+  std::vector<std::optional<dns::Record>> added_;
+  std::unordered_map<std::string, size_t> added_at_;  // key -> index in added_
+  std::unordered_set<std::string> arrived_;  // keys whose first entry here added them
+};
+
+// The journal entries of the zone not yet folded into its records, as one net change.
+// Returns the id of the newest entry read (`applied` when there is none).
+Result<int64_t> ReadUnapplied(Connection& conn, int64_t zone_id, int64_t applied, NetChange& net) {
+  ASSIGN_OR_RETURN(Stmt s, conn.Prepare(kSelectUnapplied));
+  s.Int(1, zone_id).Int(2, applied);
+  int64_t last = applied;
+  RETURN_IF_ERROR(ForEachRow(s, [&]() -> Status {
+    std::vector<dns::Record> removed, added;
+    RETURN_IF_ERROR(DecodeChange(s.ColBlob(1), removed, added));
+    net.Take(std::move(removed), std::move(added));
+    last = s.ColInt(0);
+    return Status::Ok();
+  }));
+  return last;
+}
+
+Result<int64_t> AppliedChangeId(Connection& conn, int64_t zone_id) {
+  ASSIGN_OR_RETURN(Stmt s, conn.Prepare(kSelectApplied));
+  s.Int(1, zone_id);
+  ASSIGN_OR_RETURN(bool row, s.Step());
+  if (!row) return NotFound("zone id " + std::to_string(zone_id) + " does not exist");
+  return s.ColInt(0);
+}
+
+// Folds the zone's unapplied journal entries into its records table and trims the journal to
+// its newest `journal_keep` entries (0: keep all), inside the caller's transaction. Tolerant
+// on purpose: a record to delete that is not there, or one to add that already is, is what
+// the journal says the end state is, so it is simply made so.
+Result<size_t> Fold(Connection& conn, int64_t zone_id, size_t journal_keep) {
+  ASSIGN_OR_RETURN(int64_t applied, AppliedChangeId(conn, zone_id));
+  NetChange net;
+  ASSIGN_OR_RETURN(int64_t last, ReadUnapplied(conn, zone_id, applied, net));
+  for (const dns::Record* r : net.Removed()) {
+    ASSIGN_OR_RETURN(Stmt s, conn.Prepare(kDeleteRecord));
+    s.Int(1, zone_id).Text(2, NameKey(r->name)).Int(3, r->type).Int(4, r->cls).Blob(5, r->rdata);
+    RETURN_IF_ERROR(s.Run());
+  }
+  for (const dns::Record* r : net.Added()) {
+    ASSIGN_OR_RETURN(Stmt s, conn.Prepare(kUpsertRecord));
+    s.Int(1, zone_id).Text(2, NameKey(r->name)).Blob(3, r->name.wire()).Int(4, r->type);
+    s.Int(5, r->cls).Int(6, r->ttl).Blob(7, r->rdata);
+    RETURN_IF_ERROR(s.Run());
+  }
+  if (last != applied) {
+    ASSIGN_OR_RETURN(Stmt s, conn.Prepare(kSetApplied));
+    s.Int(1, zone_id).Int(2, last);
+    RETURN_IF_ERROR(s.Run());
+  }
+  if (journal_keep == 0) return size_t{0};
+  ASSIGN_OR_RETURN(Stmt t, conn.Prepare(kTrimJournal));
+  t.Int(1, zone_id).Int(2, static_cast<int64_t>(journal_keep)).Int(3, last);
+  RETURN_IF_ERROR(t.Run());
+  return static_cast<size_t>(sqlite3_changes(conn.handle()));
 }
 
 // The batch's zones, looked up once each; their serials written back once at the end.
 class BatchZones {
  public:
   explicit BatchZones(Connection& conn) : conn_(conn) {}
-  Result<ZoneInfo*> Get(const dns::Name& name) {
+  struct Entry {
+    ZoneInfo info;           // its serial moves with each change of the batch
+    uint32_t first_serial;
+    size_t journaled = 0;    // changes of the batch
+  };
+  Result<Entry*> Get(const dns::Name& name) {
     std::string key = NameKey(name);
     auto it = zones_.find(key);
     if (it == zones_.end()) {
       ASSIGN_OR_RETURN(ZoneInfo z, RequireZone(conn_, name));
-      it = zones_.emplace(std::move(key), Entry{std::move(z), 0}).first;
-      it->second.first_serial = it->second.info.serial;
+      uint32_t serial = z.serial;
+      it = zones_.emplace(std::move(key), Entry{std::move(z), serial}).first;
     }
-    return &it->second.info;
+    return &it->second;
   }
-  // Writes each changed zone's serial and trims its journal to the newest `journal_keep`
-  // entries (0: keep all).
-  Status Finish(size_t journal_keep) {
+  // Writes each changed zone's serial.
+  Status Finish() {
     for (auto& [key, e] : zones_) {
       if (e.info.serial == e.first_serial) continue;
       ASSIGN_OR_RETURN(Stmt s, conn_.Prepare(kUpdateSerial));
       s.Int(1, e.info.id).Int(2, e.info.serial).Int(3, NowSeconds());
       RETURN_IF_ERROR(s.Run());
-      if (journal_keep == 0) continue;
-      ASSIGN_OR_RETURN(Stmt t, conn_.Prepare(kTrimJournal));
-      t.Int(1, e.info.id).Int(2, static_cast<int64_t>(journal_keep));
-      RETURN_IF_ERROR(t.Run());
     }
     return Status::Ok();
   }
+  // Calls fn(zone_id, changes journaled) for each zone of the batch.
+  template <typename Fn>
+  void ForEachJournaled(Fn&& fn) const {
+    for (const auto& [key, e] : zones_)
+      if (e.journaled) fn(e.info.id, e.journaled);
+  }
 
  private:
-  struct Entry {
-    ZoneInfo info;
-    uint32_t first_serial;
-  };
   Connection& conn_;
   std::map<std::string, Entry> zones_;
 };
+
+// Version 4 migration: each journal entry's per-record rows become one encoded `diff`, and
+// every existing entry counts as folded (versions 1-3 changed the records table directly).
+Status MigrateJournalToBlobs(Connection& conn) {
+  std::map<int64_t, std::pair<std::vector<dns::Record>, std::vector<dns::Record>>> entries;
+  {
+    ASSIGN_OR_RETURN(Stmt s, conn.Prepare("SELECT id FROM zone_changes"));
+    RETURN_IF_ERROR(ForEachRow(s, [&]() -> Status {
+      entries[s.ColInt(0)];
+      return Status::Ok();
+    }));
+  }
+  {
+    ASSIGN_OR_RETURN(Stmt s, conn.Prepare(
+        "SELECT change_id, op, owner_wire, type, class, ttl, rdata FROM zone_change_records ORDER BY id"));
+    RETURN_IF_ERROR(ForEachRow(s, [&]() -> Status {
+      auto it = entries.find(s.ColInt(0));
+      if (it == entries.end()) return Status::Ok();
+      ASSIGN_OR_RETURN(dns::Record r, RecordFromRow(s, 2));
+      (s.ColInt(1) == 1 ? it->second.second : it->second.first).push_back(std::move(r));
+      return Status::Ok();
+    }));
+  }
+  for (const auto& [id, change] : entries) {
+    ASSIGN_OR_RETURN(Stmt s, conn.Prepare("UPDATE zone_changes SET diff = ?2 WHERE id = ?1"));
+    s.Int(1, id).Blob(2, EncodeChange(change.first, change.second));
+    RETURN_IF_ERROR(s.Run());
+  }
+  RETURN_IF_ERROR(conn.Exec("DROP TABLE zone_change_records"));
+  return conn.Exec(
+      "UPDATE zones SET applied_change_id = "
+      "coalesce((SELECT max(id) FROM zone_changes WHERE zone_id = zones.id), 0)");
+}
 
 }  // namespace
 
@@ -437,9 +576,19 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& state_dir) {
       RETURN_IF_ERROR(conn.Exec(m.statements[i])
                           .WithContext("migrating schema to version " + std::to_string(v + 1)));
     }
+    if (m.then != nullptr) {
+      RETURN_IF_ERROR(m.then(conn).WithContext("migrating schema to version " + std::to_string(v + 1)));
+    }
     ASSIGN_OR_RETURN(Stmt s, conn.Prepare(kInsertVersion));
     s.Int(1, v + 1);
     RETURN_IF_ERROR(s.Run());
+  }
+  {
+    ASSIGN_OR_RETURN(Stmt s, conn.Prepare(kCountUnapplied));
+    RETURN_IF_ERROR(ForEachRow(s, [&]() -> Status {
+      store->unapplied_[s.ColInt(0)] = static_cast<size_t>(s.ColInt(1));
+      return Status::Ok();
+    }));
   }
   RETURN_IF_ERROR(tx.Commit());
   return store;
@@ -481,13 +630,15 @@ Status Store::DeleteZone(const dns::Name& zone) {
   std::lock_guard lock(write_mu_);
   Connection& conn = *writer_;
   ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(conn, /*write=*/true));
-  RETURN_IF_ERROR(RequireZone(conn, zone).status());
+  ASSIGN_OR_RETURN(ZoneInfo info, RequireZone(conn, zone));
   {
     ASSIGN_OR_RETURN(Stmt s, conn.Prepare(kDeleteZone));
     s.Text(1, NameKey(zone));
     RETURN_IF_ERROR(s.Run());
   }
-  return tx.Commit();
+  RETURN_IF_ERROR(tx.Commit());
+  unapplied_.erase(info.id);
+  return Status::Ok();
 }
 
 Result<size_t> Store::TrimJournal(const dns::Name& zone, size_t keep) {
@@ -495,13 +646,36 @@ Result<size_t> Store::TrimJournal(const dns::Name& zone, size_t keep) {
   Connection& conn = *writer_;
   ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(conn, /*write=*/true));
   ASSIGN_OR_RETURN(ZoneInfo info, RequireZone(conn, zone));
-  // Records of a change go with it (ON DELETE CASCADE).
-  ASSIGN_OR_RETURN(Stmt s, conn.Prepare(kTrimJournal));
-  s.Int(1, info.id).Int(2, static_cast<int64_t>(keep));
-  RETURN_IF_ERROR(s.Run());
-  size_t removed = static_cast<size_t>(sqlite3_changes(conn.handle()));
+  // Only folded entries may go, so fold them all first.
+  ASSIGN_OR_RETURN(size_t removed, Fold(conn, info.id, keep));
   RETURN_IF_ERROR(tx.Commit());
+  unapplied_.erase(info.id);
   return removed;
+}
+
+Status Store::Checkpoint(size_t due, size_t journal_keep) {
+  std::lock_guard lock(write_mu_);
+  std::vector<int64_t> zones;
+  for (const auto& [id, count] : unapplied_)
+    if (count >= std::max<size_t>(due, 1)) zones.push_back(id);
+  if (zones.empty()) return Status::Ok();
+  Connection& conn = *writer_;
+  // Folding loses nothing if a crash undoes it (the journal still holds every change), so it
+  // does not wait for an fsync of its own: the next durable commit syncs it along.
+  RETURN_IF_ERROR(conn.Exec("PRAGMA synchronous=NORMAL"));
+  Status folded = [&]() -> Status {
+    ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(conn, /*write=*/true));
+    for (int64_t id : zones) {
+      auto r = Fold(conn, id, journal_keep);
+      if (!r.ok() && r.status().code() != Code::kNotFound) return r.status();
+    }
+    return tx.Commit();
+  }();
+  Status full = conn.Exec("PRAGMA synchronous=FULL");
+  RETURN_IF_ERROR(folded);
+  RETURN_IF_ERROR(full);
+  for (int64_t id : zones) unapplied_.erase(id);
+  return Status::Ok();
 }
 
 Result<std::vector<dns::Record>> Store::ZoneRecords(const dns::Name& zone) {
@@ -509,15 +683,22 @@ Result<std::vector<dns::Record>> Store::ZoneRecords(const dns::Name& zone) {
   // One read transaction: the zone row and its records come from the same snapshot.
   ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(*conn, /*write=*/false));
   ASSIGN_OR_RETURN(ZoneInfo info, RequireZone(*conn, zone));
-  ASSIGN_OR_RETURN(Stmt s, (*conn).Prepare(kSelectRecords));
-  s.Int(1, info.id);
   std::vector<dns::Record> records;
-  RETURN_IF_ERROR(ForEachRow(s, [&]() -> Status {
-    ASSIGN_OR_RETURN(dns::Record r, RecordFromRow(s, 1));
-    records.push_back(std::move(r));
-    return Status::Ok();
-  }));
-  return records;
+  {
+    ASSIGN_OR_RETURN(Stmt s, (*conn).Prepare(kSelectRecords));
+    s.Int(1, info.id);
+    RETURN_IF_ERROR(ForEachRow(s, [&]() -> Status {
+      ASSIGN_OR_RETURN(dns::Record r, RecordFromRow(s, 1));
+      records.push_back(std::move(r));
+      return Status::Ok();
+    }));
+  }
+  // The records table is behind by the changes not yet folded: apply them on the way out.
+  ASSIGN_OR_RETURN(int64_t applied, AppliedChangeId(*conn, info.id));
+  NetChange net;
+  RETURN_IF_ERROR(ReadUnapplied(*conn, info.id, applied, net).status());
+  if (net.empty()) return records;
+  return net.ApplyTo(std::move(records));
 }
 
 Status Store::ReplaceZone(const dns::Name& zone, ZoneSource source,
@@ -540,8 +721,10 @@ Status Store::ReplaceZone(const dns::Name& zone, ZoneSource source,
     return tx.Commit();
   }
 
-  // Diff against what is stored: a record whose TTL or owner case changed is removed and
-  // re-added, so the journal replays to exactly the new contents.
+  // Diff against what is stored, with every journaled change folded in first: a record whose
+  // TTL or owner case changed is removed and re-added, so the journal replays to exactly the
+  // new contents.
+  RETURN_IF_ERROR(Fold(conn, existing->id, 0).status());
   std::vector<dns::Record> removed, added;
   std::vector<int64_t> removed_ids;  // deleted after the scan: never modify a table mid-SELECT
   std::unordered_set<std::string> kept;
@@ -574,7 +757,11 @@ Status Store::ReplaceZone(const dns::Name& zone, ZoneSource source,
   }
   uint32_t new_serial = SerialOf(records, existing->serial);
   if (!removed.empty() || !added.empty()) {
-    RETURN_IF_ERROR(Journal(conn, existing->id, existing->serial, new_serial, removed, added));
+    // This entry is already in the records table.
+    ASSIGN_OR_RETURN(int64_t change_id, Journal(conn, existing->id, existing->serial, new_serial, removed, added));
+    ASSIGN_OR_RETURN(Stmt s, conn.Prepare(kSetApplied));
+    s.Int(1, existing->id).Int(2, change_id);
+    RETURN_IF_ERROR(s.Run());
   }
   {
     ASSIGN_OR_RETURN(Stmt s, conn.Prepare(kUpdateZone));
@@ -582,7 +769,9 @@ Status Store::ReplaceZone(const dns::Name& zone, ZoneSource source,
     s.Int(4, new_serial).Int(5, NowSeconds());
     RETURN_IF_ERROR(s.Run());
   }
-  return tx.Commit();
+  RETURN_IF_ERROR(tx.Commit());
+  unapplied_.erase(existing->id);
+  return Status::Ok();
 }
 
 Result<uint32_t> Store::ApplyChange(const dns::Name& zone, const std::vector<dns::Record>& remove,
@@ -592,58 +781,37 @@ Result<uint32_t> Store::ApplyChange(const dns::Name& zone, const std::vector<dns
   return std::move(results.front());
 }
 
-Result<std::vector<Result<uint32_t>>> Store::ApplyChanges(std::span<const Change> changes,
-                                                          size_t journal_keep) {
-  std::lock_guard lock(write_mu_);
-  Connection& conn = *writer_;
-  // Fast path: the whole batch in one transaction without savepoints (callers validate their
-  // changes, so failures are rare). Any failure rolls it all back and the slow path below
-  // isolates the failing changes.
-  {
-    ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(conn, /*write=*/true));
-    BatchZones zones(conn);
-    std::vector<Result<uint32_t>> results;
-    results.reserve(changes.size());
-    bool failed = false;
-    for (const Change& change : changes) {
-      auto zone = zones.Get(change.zone);
-      Result<uint32_t> r = zone.ok() ? ApplyOne(conn, **zone, change) : Result<uint32_t>(zone.status());
-      if (!r.ok()) {
-        if (r.status().code() == Code::kIo || r.status().code() == Code::kResourceExhausted) return r.status();
-        failed = true;
-        break;
-      }
-      results.push_back(std::move(r));
-    }
-    if (!failed) {
-      RETURN_IF_ERROR(zones.Finish(journal_keep));
-      RETURN_IF_ERROR(tx.Commit());
-      return results;
-    }
-  }  // rolled back
-  ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(conn, /*write=*/true));
-  BatchZones zones(conn);
+Result<std::vector<Result<uint32_t>>> Store::ApplyChanges(std::span<const Change> changes) {
+  // Validation needs no database, so a bad change is refused before the transaction and the
+  // rest of the batch goes on without it.
   std::vector<Result<uint32_t>> results;
   results.reserve(changes.size());
   for (const Change& change : changes) {
-    RETURN_IF_ERROR(conn.Exec("SAVEPOINT change"));
-    auto zone = zones.Get(change.zone);
-    Result<uint32_t> r = zone.ok() ? ApplyOne(conn, **zone, change) : Result<uint32_t>(zone.status());
-    if (r.ok()) {
-      RETURN_IF_ERROR(conn.Exec("RELEASE change"));
-    } else {
-      // Undo this change only; the others in the batch still commit. (ApplyOne moves the
-      // cached serial only once it succeeded.)
-      RETURN_IF_ERROR(conn.Exec("ROLLBACK TO change"));
-      RETURN_IF_ERROR(conn.Exec("RELEASE change"));
-      if (r.status().code() == Code::kIo || r.status().code() == Code::kResourceExhausted) {
-        return r.status();  // the database itself failed: the whole batch fails
-      }
-    }
-    results.push_back(std::move(r));
+    Status s = ValidateRecords(change.zone, change.remove);
+    if (s.ok()) s = ValidateRecords(change.zone, change.add);
+    results.push_back(s.ok() ? Result<uint32_t>(change.new_serial) : Result<uint32_t>(s));
   }
-  RETURN_IF_ERROR(zones.Finish(journal_keep));
+  std::lock_guard lock(write_mu_);
+  Connection& conn = *writer_;
+  ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(conn, /*write=*/true));
+  BatchZones zones(conn);
+  for (size_t i = 0; i < changes.size(); ++i) {
+    if (!results[i].ok()) continue;
+    const Change& change = changes[i];
+    auto zone = zones.Get(change.zone);
+    if (!zone.ok()) {
+      if (zone.status().code() != Code::kNotFound) return zone.status();
+      results[i] = zone.status();
+      continue;
+    }
+    BatchZones::Entry& z = **zone;
+    RETURN_IF_ERROR(Journal(conn, z.info.id, z.info.serial, change.new_serial, change.remove, change.add).status());
+    z.info.serial = change.new_serial;
+    ++z.journaled;
+  }
+  RETURN_IF_ERROR(zones.Finish());
   RETURN_IF_ERROR(tx.Commit());
+  zones.ForEachJournaled([&](int64_t zone_id, size_t n) { unapplied_[zone_id] += n; });
   return results;
 }
 
@@ -652,28 +820,15 @@ Result<std::vector<JournalEntry>> Store::ZoneJournal(const dns::Name& zone) {
   ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(*conn, /*write=*/false));
   ASSIGN_OR_RETURN(ZoneInfo info, RequireZone(*conn, zone));
   std::vector<JournalEntry> entries;
-  std::map<int64_t, size_t> index_of;
-  {
-    ASSIGN_OR_RETURN(Stmt s, (*conn).Prepare(kSelectChanges));
-    s.Int(1, info.id);
-    RETURN_IF_ERROR(ForEachRow(s, [&]() -> Status {
-      index_of[s.ColInt(0)] = entries.size();
-      JournalEntry e;
-      e.old_serial = static_cast<uint32_t>(s.ColInt(1));
-      e.new_serial = static_cast<uint32_t>(s.ColInt(2));
-      e.changed_at = s.ColInt(3);
-      entries.push_back(std::move(e));
-      return Status::Ok();
-    }));
-  }
-  ASSIGN_OR_RETURN(Stmt s, (*conn).Prepare(kSelectChangeRecords));
+  ASSIGN_OR_RETURN(Stmt s, (*conn).Prepare(kSelectChanges));
   s.Int(1, info.id);
   RETURN_IF_ERROR(ForEachRow(s, [&]() -> Status {
-    auto it = index_of.find(s.ColInt(0));
-    if (it == index_of.end()) return Status::Ok();
-    ASSIGN_OR_RETURN(dns::Record r, RecordFromRow(s, 2));
-    JournalEntry& e = entries[it->second];
-    (s.ColInt(1) == kAdded ? e.added : e.removed).push_back(std::move(r));
+    JournalEntry e;
+    e.old_serial = static_cast<uint32_t>(s.ColInt(1));
+    e.new_serial = static_cast<uint32_t>(s.ColInt(2));
+    e.changed_at = s.ColInt(3);
+    RETURN_IF_ERROR(DecodeChange(s.ColBlob(4), e.removed, e.added));
+    entries.push_back(std::move(e));
     return Status::Ok();
   }));
   return entries;

@@ -1,6 +1,7 @@
 // The embedded state store: zones, their records and the per-zone change journal (for IXFR) in
 // one SQLite database, <state_dir>/berth.db, in WAL mode with synchronous=FULL so that a
-// returned OK means the change is on disk. Thread-safe: writes go through one writer connection
+// returned OK means the change is on disk. A dynamic change is one journal row; the records
+// table catches up later (Checkpoint). Thread-safe: writes go through one writer connection
 // under a mutex; reads use a pool of reader connections and run concurrently with the writer.
 #pragma once
 
@@ -9,6 +10,7 @@
 #include <mutex>
 #include <span>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "core/status.h"
@@ -106,7 +108,7 @@ class Connection;
 class Store {
  public:
   // The current on-disk schema version (see docs/state-schema.md).
-  static constexpr int kSchemaVersion = 3;
+  static constexpr int kSchemaVersion = 4;
 
   // Opens or creates <state_dir>/berth.db (creating state_dir with mode 0750) and migrates the
   // schema forward. Errors name the path: kIo (cannot create/open/write, not a database),
@@ -137,22 +139,27 @@ class Store {
   // (a zone file may repeat a record). kInvalidArgument as CreateZone; nothing written on error.
   Status ReplaceZone(const dns::Name& zone, ZoneSource source,
                      const std::vector<dns::Record>& records, const std::string& file = {});
-  // Removes `remove` then adds `add` and sets the serial, in one journaled transaction; returns
-  // the new serial. Records match on (owner, type, class, rdata); TTL is ignored for removal.
-  // kNotFound (zone), kFailedPrecondition (a record to remove is absent), kAlreadyExists (a
-  // record to add is present), kInvalidArgument (bad record); nothing is written on error.
+  // Journals one change: `remove` (the records as stored: TTL and owner case) then `add`,
+  // moving the zone to `new_serial`; returns it. The caller (the zone service, whose in-memory
+  // zone is loaded from this store) is the authority on what the zone holds: records match on
+  // (owner, type, class, rdata) and removing an absent record or adding a present one is not
+  // checked here. kNotFound (zone), kInvalidArgument (bad record); nothing written on error.
   Result<uint32_t> ApplyChange(const dns::Name& zone, const std::vector<dns::Record>& remove,
                                const std::vector<dns::Record>& add, uint32_t new_serial);
-  // Applies several changes in ONE transaction and one fsync (group commit). Each change is
-  // all-or-nothing on its own: the result at index i is change i's new serial or its error,
-  // and failed changes leave no trace. A database error fails the whole batch. With
-  // journal_keep > 0, the journals of the changed zones are trimmed to their newest
-  // journal_keep entries in the same transaction.
-  Result<std::vector<Result<uint32_t>>> ApplyChanges(std::span<const Change> changes, size_t journal_keep = 0);
+  // Journals several changes in ONE transaction and one fsync (group commit): one row each.
+  // The result at index i is change i's new serial or its own error (kNotFound,
+  // kInvalidArgument), and a failed change leaves no trace. A database error fails the batch.
+  Result<std::vector<Result<uint32_t>>> ApplyChanges(std::span<const Change> changes);
+  // Folds the journaled changes into the records table for every zone with at least `due`
+  // changes not yet folded, and trims those zones' journals to their newest `journal_keep`
+  // entries (0: keep all). Reads never need it (ZoneRecords applies what is not folded); it
+  // bounds the work of the next start and the journal's size. Not fsynced on its own: losing it
+  // loses nothing.
+  Status Checkpoint(size_t due, size_t journal_keep);
   // The zone's change journal, oldest first (what IXFR will serve). kNotFound.
   Result<std::vector<JournalEntry>> ZoneJournal(const dns::Name& zone);
-  // Drops all but the newest `keep` journal entries of the zone (IXFR then falls back to AXFR
-  // for older serials). Returns how many went. kNotFound.
+  // Folds the zone's journal into its records, then drops all but the newest `keep` journal
+  // entries (IXFR then falls back to AXFR for older serials). Returns how many went. kNotFound.
   Result<size_t> TrimJournal(const dns::Name& zone, size_t keep);
 
   // Runtime credentials, ordered by kind then name. kIo.
@@ -191,6 +198,7 @@ class Store {
   const std::string path_;
   std::mutex write_mu_;  // guards writer_
   std::unique_ptr<Connection> writer_;
+  std::unordered_map<int64_t, size_t> unapplied_;  // zone id -> changes not yet folded (writer)
   std::mutex pool_mu_;   // guards readers_
   std::vector<std::unique_ptr<Connection>> readers_;
 };
