@@ -20,7 +20,7 @@ namespace berth::dns {
 class Hmac {
  public:
   Hmac(TsigAlgorithm alg, std::string_view secret) : alg_(alg), secret_(secret) { Restart(); }
-  ~Hmac() { EVP_MAC_CTX_free(ctx_); }
+  ~Hmac();
   Hmac(const Hmac&) = delete;
   Hmac& operator=(const Hmac&) = delete;
 
@@ -313,16 +313,52 @@ TsigStatus CheckSigned(const uint8_t* msg, const ParsedTsig& p, const TsigKey& k
 namespace {
 
 // Keyed HMAC contexts ready to use, per thread, by algorithm and secret. Setting up a context
-// (digest lookup by name, key schedule) costs more than MACing a DNS message; duplicating a
-// ready one does not. Bounded: cleared when it grows past kMaxEntries keys.
-class HmacTemplates {
+// (digest lookup by name, key schedule) costs more than MACing a DNS message, and duplicating
+// one costs twice the MAC; re-initializing a used context with its own key does not. So each
+// key has a template and a few used contexts waiting to be handed out again. Bounded: cleared
+// when it grows past kMaxKeys keys.
+class HmacPool {
  public:
-  ~HmacTemplates() { Clear(); }
-  EVP_MAC_CTX* Get(TsigAlgorithm alg, std::string_view secret) {
+  ~HmacPool() { Clear(); }
+  // A context keyed with `secret`, ready for a new MAC (nullptr when OpenSSL fails).
+  EVP_MAC_CTX* Take(TsigAlgorithm alg, std::string_view secret) {
+    Entry* e = Find(alg, secret);
+    if (e == nullptr) return nullptr;
+    if (!e->idle.empty()) {
+      EVP_MAC_CTX* ctx = e->idle.back();
+      e->idle.pop_back();
+      // A null key restarts the MAC with the key it already holds.
+      if (EVP_MAC_init(ctx, nullptr, 0, nullptr) == 1) return ctx;
+      EVP_MAC_CTX_free(ctx);
+    }
+    return EVP_MAC_CTX_dup(e->ready);
+  }
+  // Takes back a context from Take() (possibly from another thread's pool).
+  void Give(TsigAlgorithm alg, std::string_view secret, EVP_MAC_CTX* ctx) {
+    auto it = keys_.find(KeyOf(alg, secret));
+    if (it == keys_.end() || it->second.idle.size() >= kMaxIdle) {
+      EVP_MAC_CTX_free(ctx);
+      return;
+    }
+    it->second.idle.push_back(ctx);
+  }
+
+ private:
+  static constexpr size_t kMaxKeys = 64;
+  static constexpr size_t kMaxIdle = 8;
+  struct Entry {
+    EVP_MAC_CTX* ready = nullptr;
+    std::vector<EVP_MAC_CTX*> idle;
+  };
+  static std::string KeyOf(TsigAlgorithm alg, std::string_view secret) {
     std::string key(1, static_cast<char>(alg));
     key.append(secret);
-    auto it = ctxs_.find(key);
-    if (it != ctxs_.end()) return it->second;
+    return key;
+  }
+  Entry* Find(TsigAlgorithm alg, std::string_view secret) {
+    std::string key = KeyOf(alg, secret);
+    auto it = keys_.find(key);
+    if (it != keys_.end()) return &it->second;
     EVP_MAC* method = HmacMethod();
     EVP_MAC_CTX* ctx = method ? EVP_MAC_CTX_new(method) : nullptr;
     OSSL_PARAM params[] = {
@@ -337,27 +373,35 @@ class HmacTemplates {
       EVP_MAC_CTX_free(ctx);
       return nullptr;
     }
-    if (ctxs_.size() >= kMaxEntries) Clear();
-    ctxs_.emplace(std::move(key), ctx);
-    return ctx;
+    if (keys_.size() >= kMaxKeys) Clear();
+    return &keys_.emplace(std::move(key), Entry{ctx, {}}).first->second;
   }
-
- private:
-  static constexpr size_t kMaxEntries = 64;
   void Clear() {
-    for (auto& [k, ctx] : ctxs_) EVP_MAC_CTX_free(ctx);
-    ctxs_.clear();
+    for (auto& [k, e] : keys_) {
+      EVP_MAC_CTX_free(e.ready);
+      for (EVP_MAC_CTX* c : e.idle) EVP_MAC_CTX_free(c);
+    }
+    keys_.clear();
   }
-  std::unordered_map<std::string, EVP_MAC_CTX*> ctxs_;
+  std::unordered_map<std::string, Entry> keys_;
 };
+
+thread_local HmacPool hmac_pool;
 
 }  // namespace
 
+Hmac::~Hmac() {
+  if (ctx_ != nullptr) hmac_pool.Give(alg_, secret_, ctx_);
+}
+
 void Hmac::Restart() {
-  thread_local HmacTemplates templates;
+  // A context that already holds this key restarts in place; only a failed one is replaced.
+  if (ctx_ != nullptr && EVP_MAC_init(ctx_, nullptr, 0, nullptr) == 1) {
+    ok_ = true;
+    return;
+  }
   EVP_MAC_CTX_free(ctx_);
-  EVP_MAC_CTX* ready = templates.Get(alg_, secret_);
-  ctx_ = ready ? EVP_MAC_CTX_dup(ready) : nullptr;
+  ctx_ = hmac_pool.Take(alg_, secret_);
   ok_ = ctx_ != nullptr;
 }
 
