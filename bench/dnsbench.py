@@ -4,7 +4,7 @@
   dnsbench.py auth   [--berthd PATH] [--seconds 10] [--rounds 3] [--servers berthd,knot,dnsmasq]
   dnsbench.py cache  [--berthd PATH] [--seconds 10] [--rounds 3] [--servers berthd,unbound]
   dnsbench.py memory [--berthd PATH] [--records 1000000] [--servers berthd,knot]
-  dnsbench.py update [--berthd PATH] [--seconds 10] [--rounds 3] [--servers berthd,knot]
+  dnsbench.py update [--berthd PATH] [--seconds 10] [--rounds 3] [--servers berthd,knot,bind]
 
 Method (see docs/benchmarks.md): every server runs pinned to core 0 with one worker, dnsperf
 pinned to core 1. Per server and protocol: qps at saturation (dnsperf -c 4 -q 200) and server
@@ -354,31 +354,50 @@ def make_updates(d, origin, hosts, n):
     return path
 
 
-class KnotUpdates:
-    """knotd accepting TSIG-signed updates for one zone, durably (journal in robust mode, the
-    default: each change is committed to LMDB with fsync before the answer)."""
+NAMED = "/usr/sbin/named"
 
-    def __init__(self, zone, origin, cpu):
-        self.dir = H.tmpdir("berth-knotupd-")
+# Knot: durable by default (journal in robust mode: each change is committed to LMDB with
+# fsync before the answer); one UDP, TCP and background worker.
+KNOT_UPDATE_CONF = (
+    "server:\n    rundir: \"%(d)s\"\n    listen: 127.0.0.1@%(p)d\n"
+    "    udp-workers: 1\n    tcp-workers: 1\n    background-workers: 1\n"
+    "key:\n  - id: %(k)s\n    algorithm: hmac-sha256\n    secret: %(s)s\n"
+    "acl:\n  - id: upd\n    key: %(k)s\n    action: update\n"
+    "database:\n    storage: \"%(d)s\"\n    journal-db-mode: robust\n"
+    "log:\n  - target: stderr\n    any: warning\n"
+    "zone:\n  - domain: %(o)s\n    file: \"%(z)s\"\n    storage: \"%(d)s\"\n"
+    "    acl: upd\n    zonefile-sync: -1\n    zonefile-load: whole\n"
+    "    journal-content: changes\n    serial-policy: increment\n")
+# BIND 9: each update is appended to the zone's journal (.jnl), which named fsyncs before it
+# answers; one worker thread (-n 1 -U 1).
+BIND_UPDATE_CONF = (
+    'options {\n  directory "%(d)s";\n  listen-on port %(p)d { 127.0.0.1; };\n'
+    '  listen-on-v6 { none; };\n  pid-file none;\n  recursion no;\n  notify no;\n};\n'
+    'key "%(k)s" {\n  algorithm hmac-sha256;\n  secret "%(s)s";\n};\n'
+    'zone "%(o)s" {\n  type primary;\n  file "%(z)s";\n'
+    '  allow-update { key "%(k)s"; };\n};\n')
+
+
+class UpdatePeer:
+    """A peer server ("knot" or "bind") accepting TSIG-signed updates for one zone, durably."""
+
+    def __init__(self, kind, zone, origin, cpu):
+        self.dir = H.tmpdir("berth-%supd-" % kind)
         self.port = H.free_port()
-        dst = os.path.join(self.dir, "zone")
+        dst = os.path.join(self.dir, "zone.db")
         subprocess.run(["cp", zone, dst], check=True)
-        conf = ("server:\n    rundir: \"%(d)s\"\n    listen: 127.0.0.1@%(p)d\n"
-                "    udp-workers: 1\n    tcp-workers: 1\n    background-workers: 1\n"
-                "key:\n  - id: %(k)s\n    algorithm: hmac-sha256\n    secret: %(s)s\n"
-                "acl:\n  - id: upd\n    key: %(k)s\n    action: update\n"
-                "database:\n    storage: \"%(d)s\"\n    journal-db-mode: robust\n"
-                "log:\n  - target: stderr\n    any: warning\n"
-                "zone:\n  - domain: %(o)s\n    file: \"%(z)s\"\n    storage: \"%(d)s\"\n"
-                "    acl: upd\n    zonefile-sync: -1\n    zonefile-load: whole\n"
-                "    journal-content: changes\n    serial-policy: increment\n"
-                % {"d": self.dir, "p": self.port, "k": UPD_KEY, "s": UPD_SECRET, "o": origin,
-                   "z": dst})
-        cpath = os.path.join(self.dir, "knot.conf")
+        values = {"d": self.dir, "p": self.port, "k": UPD_KEY, "s": UPD_SECRET, "o": origin,
+                  "z": dst}
+        if kind == "knot":
+            conf, cpath = KNOT_UPDATE_CONF % values, os.path.join(self.dir, "knot.conf")
+            argv = [H.KNOTD, "-c", cpath]
+        else:
+            values["k"] = UPD_KEY.rstrip(".")
+            conf, cpath = BIND_UPDATE_CONF % values, os.path.join(self.dir, "named.conf")
+            argv = [NAMED, "-g", "-n", "1", "-U", "1", "-c", cpath]
         with open(cpath, "w") as f:
             f.write(conf)
-        self.proc = H.Proc("knotd", [H.KNOTD, "-c", cpath], os.path.join(self.dir, "knotd.log"),
-                           cpu=cpu)
+        self.proc = H.Proc(kind, argv, os.path.join(self.dir, kind + ".log"), cpu=cpu)
         self.pid = self.proc.pid
         H.wait_dns(self.port, origin, "SOA", proc=self.proc)
 
@@ -440,12 +459,15 @@ def cmd_update(a):
     origin = "upd.test."
     zone = make_auth_zone(d, origin, n_a=1000, n_aaaa=0)
     ufile = make_updates(d, origin, 1000, 400000)
-    kinds = want_berthd(a, a.servers.split(",") if a.servers else ["berthd", "knot"])
+    kinds = want_berthd(a, a.servers.split(",") if a.servers else ["berthd", "knot", "bind"])
+    if "bind" in kinds and not os.path.exists(NAMED):
+        log("no %s (Debian package bind9): BIND skipped" % NAMED)
+        kinds.remove("bind")
     token = H.ADMIN_TOKEN  # the harness starts berthd with this admin token
     servers = []
     for k in kinds:
-        if k == "knot":
-            servers.append((k, KnotUpdates(zone, origin, SERVER_CPU)))
+        if k in ("knot", "bind"):
+            servers.append((k, UpdatePeer(k, zone, origin, SERVER_CPU)))
         else:
             cfg = ("auth:\n  tsig_keys:\n    - name: %s\n"
                    "      algorithm: hmac-sha256\n      secret: \"%s\"\n"
@@ -476,12 +498,14 @@ def cmd_update(a):
     check_alive(servers)
     out = ["", "## Durable signed updates (RFC 2136 + TSIG hmac-sha256, 1000 hosts moving; "
            "medians of %d alternating runs, %ds each, dnsperf -u -c 4 -q 200)" % (a.rounds, a.seconds), "",
-           "| server | updates/s | server CPU µs/update | vs knot (updates/s) |", "|---|---|---|---|"]
-    base = med([p["qps"] or 0 for p in res["knot"]]) if "knot" in res else None
+           "| server | updates/s | server CPU µs/update | vs knot (updates/s) | vs bind (updates/s) |",
+           "|---|---|---|---|---|"]
+    base = {b: med([p["qps"] or 0 for p in res[b]]) for b in ("knot", "bind") if b in res}
+    ratio = lambda q, b: "%.2fx" % (q / base[b]) if base.get(b) else "-"
     for k in kinds:
         q = med([p["qps"] or 0 for p in res[k]])
         cpu = med([p["cpu_us"] for p in res[k]])
-        out.append("| %s | %.0f | %.1f | %s |" % (k, q, cpu, "%.2fx" % (q / base) if base else "-"))
+        out.append("| %s | %.0f | %.1f | %s | %s |" % (k, q, cpu, ratio(q, "knot"), ratio(q, "bind")))
     out += ["", "## Change to served answer (500 sequential changes; ms; the change includes "
             "its fsync)", "",
             "| server | door | send→served p50 | p99 | ack→served p50 | p99 | served at first "

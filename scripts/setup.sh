@@ -12,7 +12,7 @@ build_pkgs=(
 )
 test_pkgs=(
   clang libfuzzer-14-dev libclang-rt-14-dev
-  bind9-dnsutils knot-dnsutils knot dnsmasq-base unbound dnsperf sqlite3
+  bind9 bind9-dnsutils knot-dnsutils knot dnsmasq-base unbound dnsperf sqlite3
   python3 python3-dnspython iproute2 procps curl util-linux openssl
   ddclient inadyn nftables
   netavark containernetworking-plugins iptables
