@@ -17,8 +17,8 @@ std::string Key(const dns::Name& n) { return n.Lowercased().ToText(); }
 
 }  // namespace
 
-ZoneService::ZoneService(store::Store& store, dns::ZoneTable& table)
-    : store_(store), table_(table), committer_([this] { RunCommitter(); }) {}
+ZoneService::ZoneService(store::Store& store, dns::ZoneTable& table, size_t fold_every)
+    : store_(store), table_(table), fold_every_(std::max<size_t>(fold_every, 1)), committer_([this] { RunCommitter(); }) {}
 
 ZoneService::~ZoneService() {
   {
@@ -46,6 +46,9 @@ void ZoneService::Unpublish(const dns::Name& name) {
 Status ZoneService::LoadAll(const std::vector<FileZone>& file_zones) {
   {
     std::lock_guard<std::mutex> lock(mu_);
+    // Changes journaled before a crash are folded now, so what this process tracks in
+    // unfolded_ is all there is to fold later.
+    if (Status s = store_.Checkpoint(1, kJournalKeep); !s.ok()) spdlog::warn("folding the zone journals: {}", s.ToString());
     ASSIGN_OR_RETURN(auto stored, store_.ListZones());
     std::set<std::string> configured;
     for (const auto& fz : file_zones) configured.insert(Key(fz.name));
@@ -111,7 +114,7 @@ Status ZoneService::LoadFileZone(const FileZone& fz) {
   st.records = (*zone)->record_count();
   st.last_error.clear();
   Publish(*zone);
-  contents_.erase(Key(fz.name));
+  DropContent(Key(fz.name));
   if (changed) spdlog::info("zone {} loaded from {}: serial {}, {} records", fz.name.ToText(), fz.file, st.serial, st.records);
   if (Status s = store_.ReplaceZone(fz.name, store::ZoneSource::kFile, (*zone)->Records(), fz.file); !s.ok()) {
     st.last_error = "served, but not saved to the state database: " + s.message();
@@ -136,7 +139,7 @@ Status ZoneService::Reload(const std::vector<FileZone>& file_zones) {
     if (it->second.source == "file" && !configured.count(it->first)) {
       spdlog::info("zone {} removed from the config; no longer served", it->second.name.ToText());
       Unpublish(it->second.name);
-      contents_.erase(it->first);
+      DropContent(it->first);
       if (Status s = store_.DeleteZone(it->second.name); !s.ok() && s.code() != Code::kNotFound && first.ok()) first = s;
       it = states_.erase(it);
     } else {
@@ -172,7 +175,7 @@ Status ZoneService::Import(const dns::Name& name, std::string_view text) {
   st.records = zone->record_count();
   st.last_error.clear();
   Publish(zone);
-  contents_.erase(Key(name));
+  DropContent(Key(name));
   spdlog::info("zone {} imported: serial {}, {} records", name.ToText(), st.serial, st.records);
   uint32_t serial = st.serial;
   lock.unlock();
@@ -208,7 +211,7 @@ Status ZoneService::Delete(const dns::Name& name) {
                               "; remove it from the config instead");
   RETURN_IF_ERROR(store_.DeleteZone(name));
   Unpublish(name);
-  contents_.erase(it->first);
+  DropContent(it->first);
   states_.erase(it);
   spdlog::info("zone {} deleted", name.ToText());
   return Status::Ok();
@@ -237,6 +240,42 @@ Result<EditOutcome> ZoneService::Edit(const dns::Name& zone, EditFn edit) {
   return future.get();
 }
 
+void ZoneService::DropContent(const std::string& key) {
+  contents_.erase(key);
+  if (auto it = unfolded_.find(key); it != unfolded_.end()) {
+    it->second.complete = false;  // the store replays its journal for this zone instead
+    it->second.rrsets.clear();
+  }
+}
+
+void ZoneService::FoldDue() {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (auto& [key, u] : unfolded_) {
+    if (u.changes < fold_every_) continue;
+    auto st = states_.find(key);
+    auto c = contents_.find(key);
+    if (st == states_.end()) {
+      u = Unfolded{};
+      continue;
+    }
+    Status s;
+    if (u.complete && c != contents_.end()) {
+      // The current state of every RRset changed since the last fold: a fold that costs what
+      // changed, however many times it changed.
+      std::vector<store::Store::RRsetRecords> rrsets;
+      rrsets.reserve(u.rrsets.size());
+      for (const auto& [k, owner] : u.rrsets) rrsets.push_back({owner, k.second, c->second.RRset(owner, k.second)});
+      s = store_.FoldRRsets(st->second.name, rrsets, kJournalKeep);
+    } else {
+      s = store_.TrimJournal(st->second.name, kJournalKeep).status();  // replays the journal
+    }
+    if (!s.ok()) spdlog::warn("zone {}: folding the journal: {}", st->second.name.ToText(), s.ToString());
+    bool complete = s.ok();
+    u = Unfolded{};
+    u.complete = complete;
+  }
+}
+
 void ZoneService::RunCommitter() {
   std::vector<PendingEdit> batch;
   while (true) {
@@ -254,8 +293,7 @@ void ZoneService::RunCommitter() {
     CommitBatch(batch);
     batch.clear();
     // After the batch is answered: bring the records table up to the journal now and then.
-    if (Status s = store_.Checkpoint(kFoldEvery, kJournalKeep); !s.ok())
-      spdlog::warn("folding the zone journals: {}", s.ToString());
+    FoldDue();
   }
 }
 
@@ -315,8 +353,15 @@ void ZoneService::CommitBatch(std::vector<PendingEdit>& batch) {
       changes.push_back(store::Change{content.origin(), out.diff.removed, out.diff.added, out.serial});
       Touched& t = touched[key];
       t.origin = content.origin();
-      for (const auto* list : {&out.diff.removed, &out.diff.added})
-        for (const auto& r : *list) t.rrsets.emplace(std::pair(std::string(r.name.Lowercased().wire()), r.type), r.name);
+      Unfolded& u = unfolded_[key];
+      ++u.changes;
+      for (const auto* list : {&out.diff.removed, &out.diff.added}) {
+        for (const auto& r : *list) {
+          std::pair rrset(std::string(r.name.Lowercased().wire()), r.type);
+          t.rrsets.emplace(rrset, r.name);
+          if (u.complete) u.rrsets.emplace(std::move(rrset), r.name);
+        }
+      }
     }
     content.Commit();
     results[i] = std::move(out);
@@ -338,7 +383,7 @@ void ZoneService::CommitBatch(std::vector<PendingEdit>& batch) {
       // Serve what the store holds, so nothing unacknowledged is ever visible.
       Touched& t = touched.at(key);
       t.rebuild = true;
-      contents_.erase(key);
+      DropContent(key);
       auto records = store_.ZoneRecords(t.origin);
       if (records.ok()) contents_.emplace(key, dns::ZoneContent(t.origin, std::move(*records)));
     }
@@ -359,7 +404,7 @@ void ZoneService::CommitBatch(std::vector<PendingEdit>& batch) {
       if (!zone.ok()) {
         // CheckTouched mirrors Build's rules; getting here is a bug, so keep the last snapshot.
         spdlog::error("zone {}: edited zone does not build: {}", origin.ToText(), zone.status().ToString());
-        contents_.erase(c);
+        DropContent(key);
         continue;
       }
       ZoneState& st = states_[key];

@@ -54,7 +54,16 @@ using ZoneChangedFn = std::function<void(const dns::Name& zone, uint32_t serial)
 
 class ZoneService {
  public:
-  ZoneService(store::Store& store, dns::ZoneTable& table);
+  // Journal entries kept per zone for IXFR (trimmed when the journal is folded).
+  static constexpr size_t kJournalKeep = 1000;
+  // A zone's journal is folded into the store's records table once it holds this many changes
+  // not yet folded. A fold writes the current state of each RRset changed since the last one,
+  // so the rarer it is the more repeated changes (a host moving again and again) cancel out;
+  // after a crash, a start replays at most this many changes per zone.
+  static constexpr size_t kFoldEvery = 10000;
+
+  // `fold_every`: see kFoldEvery (tests fold sooner).
+  ZoneService(store::Store& store, dns::ZoneTable& table, size_t fold_every = kFoldEvery);
   ~ZoneService();
 
   // Loads stored zones, then the configured file zones over them. A file that fails keeps its
@@ -108,6 +117,10 @@ class ZoneService {
     EditDone done;
   };
   void RunCommitter();
+  // Drops a zone's editable copy (it is rebuilt from the snapshot on the next edit). mu_ held.
+  void DropContent(const std::string& key);
+  // After a batch is answered: folds the journal of each zone with kFoldEvery changes unfolded.
+  void FoldDue();
   void CommitBatch(std::vector<PendingEdit>& batch);
   void NotifyChanged(const dns::Name& zone, uint32_t serial);
 
@@ -119,13 +132,15 @@ class ZoneService {
   // Editable copies of zones that have been edited, built on first edit (committer only).
   std::map<std::string, dns::ZoneContent> contents_;
   std::vector<std::pair<dns::Name, uint32_t>> changed_;  // file zones reloaded, to notify
-  // Journal entries kept per zone for IXFR (trimmed when the journal is folded).
-  static constexpr size_t kJournalKeep = 1000;
-  // A zone's journal is folded into the store's records table once it holds this many changes
-  // not yet folded (store::Store::Checkpoint). Folding costs row writes per distinct record, so
-  // the rarer it is the more repeated changes (a host moving again and again) cancel out; a
-  // start replays at most this many changes.
-  static constexpr size_t kFoldEvery = 10000;
+  // Per edited zone since its journal was last folded: the RRsets its changes touched, so the
+  // fold writes their current state (Store::FoldRRsets) instead of replaying every change.
+  struct Unfolded {
+    std::map<std::pair<std::string, uint16_t>, dns::Name> rrsets;  // (lower-case wire owner, type)
+    size_t changes = 0;
+    bool complete = true;  // false once the editable copy was dropped: the store replays instead
+  };
+  std::map<std::string, Unfolded> unfolded_;  // committer, under mu_
+  const size_t fold_every_;
 
   std::mutex queue_mu_;
   std::condition_variable queue_cv_;

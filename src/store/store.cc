@@ -165,6 +165,8 @@ constexpr char kSelectChanges[] =
     "SELECT id, old_serial, new_serial, changed_at, diff FROM zone_changes WHERE zone_id = ?1 "
     "ORDER BY id";
 constexpr char kSelectApplied[] = "SELECT applied_change_id FROM zones WHERE id = ?1";
+constexpr char kSelectLastChange[] = "SELECT max(id) FROM zone_changes WHERE zone_id = ?1";
+constexpr char kDeleteRRset[] = "DELETE FROM records WHERE zone_id = ?1 AND name = ?2 AND type = ?3";
 constexpr char kSetApplied[] = "UPDATE zones SET applied_change_id = ?2 WHERE id = ?1";
 constexpr char kSelectUnapplied[] =
     "SELECT id, diff FROM zone_changes WHERE zone_id = ?1 AND id > ?2 ORDER BY id";
@@ -410,6 +412,22 @@ Result<int64_t> AppliedChangeId(Connection& conn, int64_t zone_id) {
   return s.ColInt(0);
 }
 
+// Records that the zone's records table holds every journal entry up to `last` (from
+// `applied`) and trims the journal to its newest `journal_keep` folded entries (0: keep all).
+// Returns how many entries went.
+Result<size_t> MarkFolded(Connection& conn, int64_t zone_id, int64_t applied, int64_t last, size_t journal_keep) {
+  if (last != applied) {
+    ASSIGN_OR_RETURN(Stmt s, conn.Prepare(kSetApplied));
+    s.Int(1, zone_id).Int(2, last);
+    RETURN_IF_ERROR(s.Run());
+  }
+  if (journal_keep == 0) return size_t{0};
+  ASSIGN_OR_RETURN(Stmt t, conn.Prepare(kTrimJournal));
+  t.Int(1, zone_id).Int(2, static_cast<int64_t>(journal_keep)).Int(3, last);
+  RETURN_IF_ERROR(t.Run());
+  return static_cast<size_t>(sqlite3_changes(conn.handle()));
+}
+
 // Folds the zone's unapplied journal entries into its records table and trims the journal to
 // its newest `journal_keep` entries (0: keep all), inside the caller's transaction. Tolerant
 // on purpose: a record to delete that is not there, or one to add that already is, is what
@@ -429,16 +447,7 @@ Result<size_t> Fold(Connection& conn, int64_t zone_id, size_t journal_keep) {
     s.Int(5, r->cls).Int(6, r->ttl).Blob(7, r->rdata);
     RETURN_IF_ERROR(s.Run());
   }
-  if (last != applied) {
-    ASSIGN_OR_RETURN(Stmt s, conn.Prepare(kSetApplied));
-    s.Int(1, zone_id).Int(2, last);
-    RETURN_IF_ERROR(s.Run());
-  }
-  if (journal_keep == 0) return size_t{0};
-  ASSIGN_OR_RETURN(Stmt t, conn.Prepare(kTrimJournal));
-  t.Int(1, zone_id).Int(2, static_cast<int64_t>(journal_keep)).Int(3, last);
-  RETURN_IF_ERROR(t.Run());
-  return static_cast<size_t>(sqlite3_changes(conn.handle()));
+  return MarkFolded(conn, zone_id, applied, last, journal_keep);
 }
 
 // The batch's zones, looked up once each; their serials written back once at the end.
@@ -651,6 +660,46 @@ Result<size_t> Store::TrimJournal(const dns::Name& zone, size_t keep) {
   RETURN_IF_ERROR(tx.Commit());
   unapplied_.erase(info.id);
   return removed;
+}
+
+Status Store::FoldRRsets(const dns::Name& zone, std::span<const RRsetRecords> rrsets, size_t journal_keep) {
+  for (const auto& set : rrsets) RETURN_IF_ERROR(ValidateRecords(zone, set.records));
+  std::lock_guard lock(write_mu_);
+  Connection& conn = *writer_;
+  RETURN_IF_ERROR(conn.Exec("PRAGMA synchronous=NORMAL"));  // as Checkpoint: losing it loses nothing
+  Result<int64_t> folded = [&]() -> Result<int64_t> {
+    ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(conn, /*write=*/true));
+    ASSIGN_OR_RETURN(ZoneInfo info, RequireZone(conn, zone));
+    for (const auto& set : rrsets) {
+      {
+        ASSIGN_OR_RETURN(Stmt s, conn.Prepare(kDeleteRRset));
+        s.Int(1, info.id).Text(2, NameKey(set.owner)).Int(3, set.type);
+        RETURN_IF_ERROR(s.Run());
+      }
+      for (const auto& r : set.records) {
+        ASSIGN_OR_RETURN(Stmt s, conn.Prepare(kUpsertRecord));
+        s.Int(1, info.id).Text(2, NameKey(r.name)).Blob(3, r.name.wire()).Int(4, r.type);
+        s.Int(5, r.cls).Int(6, r.ttl).Blob(7, r.rdata);
+        RETURN_IF_ERROR(s.Run());
+      }
+    }
+    ASSIGN_OR_RETURN(int64_t applied, AppliedChangeId(conn, info.id));
+    int64_t last;
+    {
+      ASSIGN_OR_RETURN(Stmt s, conn.Prepare(kSelectLastChange));
+      s.Int(1, info.id);
+      RETURN_IF_ERROR(s.Step().status());
+      last = s.ColIsNull(0) ? applied : s.ColInt(0);
+    }
+    RETURN_IF_ERROR(MarkFolded(conn, info.id, applied, last, journal_keep).status());
+    RETURN_IF_ERROR(tx.Commit());
+    return info.id;
+  }();
+  Status full = conn.Exec("PRAGMA synchronous=FULL");
+  RETURN_IF_ERROR(folded.status());
+  RETURN_IF_ERROR(full);
+  unapplied_.erase(*folded);
+  return Status::Ok();
 }
 
 Status Store::Checkpoint(size_t due, size_t journal_keep) {

@@ -156,6 +156,17 @@ class Store {
   // bounds the work of the next start and the journal's size. Not fsynced on its own: losing it
   // loses nothing.
   Status Checkpoint(size_t due, size_t journal_keep);
+  // The current records of one RRset (empty: it is gone).
+  struct RRsetRecords {
+    dns::Name owner;
+    uint16_t type = 0;
+    std::vector<dns::Record> records;
+  };
+  // Folds the zone's whole journal from the caller's knowledge of the result instead of
+  // replaying it: `rrsets` must give the current state of EVERY RRset an unfolded journal
+  // entry touched (the zone service tracks them as it journals). The cost follows the number
+  // of RRsets, not of changes. kNotFound, kInvalidArgument; then trims like Checkpoint.
+  Status FoldRRsets(const dns::Name& zone, std::span<const RRsetRecords> rrsets, size_t journal_keep);
   // The zone's change journal, oldest first (what IXFR will serve). kNotFound.
   Result<std::vector<JournalEntry>> ZoneJournal(const dns::Name& zone);
   // Folds the zone's journal into its records, then drops all but the newest `keep` journal
