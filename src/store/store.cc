@@ -412,6 +412,18 @@ Result<int64_t> AppliedChangeId(Connection& conn, int64_t zone_id) {
   return s.ColInt(0);
 }
 
+// Runs `fn` (a write transaction returning Status or Result) with synchronous=NORMAL: for a
+// fold, which loses nothing if a crash undoes it (the journal still holds every change), so it
+// does not wait for an fsync of its own; the next durable commit syncs it along.
+template <typename Fn>
+auto WithoutOwnFsync(Connection& conn, Fn&& fn) -> decltype(fn()) {
+  RETURN_IF_ERROR(conn.Exec("PRAGMA synchronous=NORMAL"));
+  auto result = fn();
+  Status full = conn.Exec("PRAGMA synchronous=FULL");
+  if (result.ok() && !full.ok()) return full;
+  return result;
+}
+
 // Records that the zone's records table holds every journal entry up to `last` (from
 // `applied`) and trims the journal to its newest `journal_keep` folded entries (0: keep all).
 // Returns how many entries went.
@@ -666,8 +678,7 @@ Status Store::FoldRRsets(const dns::Name& zone, std::span<const RRsetRecords> rr
   for (const auto& set : rrsets) RETURN_IF_ERROR(ValidateRecords(zone, set.records));
   std::lock_guard lock(write_mu_);
   Connection& conn = *writer_;
-  RETURN_IF_ERROR(conn.Exec("PRAGMA synchronous=NORMAL"));  // as Checkpoint: losing it loses nothing
-  Result<int64_t> folded = [&]() -> Result<int64_t> {
+  Result<int64_t> folded = WithoutOwnFsync(conn, [&]() -> Result<int64_t> {
     ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(conn, /*write=*/true));
     ASSIGN_OR_RETURN(ZoneInfo info, RequireZone(conn, zone));
     for (const auto& set : rrsets) {
@@ -694,10 +705,8 @@ Status Store::FoldRRsets(const dns::Name& zone, std::span<const RRsetRecords> rr
     RETURN_IF_ERROR(MarkFolded(conn, info.id, applied, last, journal_keep).status());
     RETURN_IF_ERROR(tx.Commit());
     return info.id;
-  }();
-  Status full = conn.Exec("PRAGMA synchronous=FULL");
+  });
   RETURN_IF_ERROR(folded.status());
-  RETURN_IF_ERROR(full);
   unapplied_.erase(*folded);
   return Status::Ok();
 }
@@ -709,20 +718,14 @@ Status Store::Checkpoint(size_t due, size_t journal_keep) {
     if (count >= std::max<size_t>(due, 1)) zones.push_back(id);
   if (zones.empty()) return Status::Ok();
   Connection& conn = *writer_;
-  // Folding loses nothing if a crash undoes it (the journal still holds every change), so it
-  // does not wait for an fsync of its own: the next durable commit syncs it along.
-  RETURN_IF_ERROR(conn.Exec("PRAGMA synchronous=NORMAL"));
-  Status folded = [&]() -> Status {
+  RETURN_IF_ERROR(WithoutOwnFsync(conn, [&]() -> Status {
     ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(conn, /*write=*/true));
     for (int64_t id : zones) {
       auto r = Fold(conn, id, journal_keep);
       if (!r.ok() && r.status().code() != Code::kNotFound) return r.status();
     }
     return tx.Commit();
-  }();
-  Status full = conn.Exec("PRAGMA synchronous=FULL");
-  RETURN_IF_ERROR(folded);
-  RETURN_IF_ERROR(full);
+  }));
   for (int64_t id : zones) unapplied_.erase(id);
   return Status::Ok();
 }
