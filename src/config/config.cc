@@ -172,6 +172,12 @@ const Key kKeys[] = {
        return Status::Ok();
      },
      nullptr},
+    {"dns.udp_gso", "--dns-udp-gso", "Send equal-size UDP answers to one client as one GSO send (true, false)",
+     [](Config& c, std::string_view v) {
+       ASSIGN_OR_RETURN(c.dns.udp_gso, ParseBool(v));
+       return Status::Ok();
+     },
+     nullptr},
     {"api.listen", "--api-listen", "HTTP API address ip:port (\"\" disables)",
      [](Config& c, std::string_view v) {
        if (v.empty()) {

@@ -49,6 +49,9 @@ struct DnsConfig {
   // Under sustained UDP load, pause this long after a partial batch so the next batch is
   // fuller (fewer wakeups and syscalls per query); 0 disables. See docs/benchmarks.md.
   std::chrono::microseconds udp_coalesce{100};
+  // Equal-size UDP answers to one client in one batch go out as one GSO send (see
+  // DnsServerOptions::udp_gso); false sends every answer on its own.
+  bool udp_gso = true;
 };
 
 struct ApiConfig {

@@ -370,6 +370,15 @@ TEST(ConfigArgs, FlagsOverrideTheFile) {
   EXPECT_FALSE(FromArgs({"--dns-udp-coalesce", "2ms"}).ok());
   EXPECT_FALSE(FromArgs({"--dns-udp-coalesce", "-5us"}).ok());
 
+  // UDP GSO: on by default, a boolean value turns it off.
+  EXPECT_TRUE(FromArgs({})->dns.udp_gso);
+  EXPECT_FALSE(FromArgs({"--dns-udp-gso", "false"})->dns.udp_gso);
+  EXPECT_TRUE(FromArgs({"--dns-udp-gso", "true"})->dns.udp_gso);
+  EXPECT_FALSE(FromArgs({"--dns-udp-gso", "maybe"}).ok());
+  auto gso_file = ParseConfigText("dns:\n  udp_gso: false\n", "gso.yaml");
+  ASSERT_TRUE(gso_file.ok()) << gso_file.status().ToString();
+  EXPECT_FALSE(gso_file->dns.udp_gso);
+
   // Keys without a flag keep the file's values.
   auto partial = FromArgs({"--config", path.c_str(), "--log-level=error"});
   ASSERT_TRUE(partial.ok()) << partial.status().ToString();

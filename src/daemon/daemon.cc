@@ -155,6 +155,7 @@ Status Daemon::Start() {
   opts.tcp_max_connections = static_cast<int>(config_.dns.tcp.max_connections);
   opts.allow_recursion = config_.dns.allow_recursion;
   opts.udp_coalesce = config_.dns.udp_coalesce;
+  opts.udp_gso = config_.dns.udp_gso;
   dns_ = std::make_unique<dns::DnsServer>(opts, table_, recursor_.get(), &metrics_);
   control_ = std::make_unique<DnsControl>(*zones_, table_, ControlPolicy(), config_.dns.edns_udp_size);
   dns_->SetMessageHandler(control_.get());

@@ -78,6 +78,7 @@ std::string DnsMetrics::Render() const {
       {"berth_dns_upstream_errors_total", "Forwarded queries that failed (SERVFAIL sent).", &Block::forward_failures},
       {"berth_dns_tcp_connections_total", "TCP connections accepted.", &Block::tcp_connections},
       {"berth_dns_tcp_rejected_total", "TCP connections refused at the connection limit.", &Block::tcp_rejected},
+      {"berth_dns_udp_gso_answers_total", "UDP answers sent in GSO sends (several to one client at once).", &Block::udp_gso},
   };
   for (const auto& p : kPlain) {
     out += fmt::format("# HELP {} {}\n# TYPE {} counter\n{} {}\n", p.name, p.help, p.name, p.name,

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <netinet/udp.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -27,6 +28,10 @@ constexpr size_t kPktinfoSpace = CMSG_SPACE(sizeof(in6_pktinfo)) > CMSG_SPACE(si
                                      : CMSG_SPACE(sizeof(in_pktinfo));
 constexpr size_t kTcpMaxPendingOut = 1 << 20;  // a client that never reads is cut off
 constexpr uint64_t kBusyGapNs = 100 * 1000;   // waits shorter than this mean sustained load
+// Answers up to this size are grouped into GSO sends: 1232 + IPv6/UDP headers fit the IPv6
+// minimum MTU, so a group never fails for want of path MTU (bigger answers are rare).
+constexpr size_t kGsoMaxSegment = 1232;
+constexpr int kGsoMaxFailures = 8;
 
 // A socket closed when its last user (worker or pending forward callback) lets go.
 struct Socket {
@@ -144,8 +149,20 @@ void SendUdpAnswer(int fd, const sockaddr_storage& peer, socklen_t peer_len, con
 struct DnsServer::UdpWorker {
   std::shared_ptr<Socket> socket;
   bool wildcard = false;
+  bool gso = false;       // group answers into UDP GSO sends (worker thread only)
+  int gso_failures = 0;   // GSO sends refused in a row
   DnsMetrics::Block* metrics = nullptr;
   std::thread thread;
+};
+
+// One answer of a UDP batch, ready to send.
+struct DnsServer::UdpAnswer {
+  uint8_t* data;
+  size_t size;
+  const sockaddr_storage* peer;
+  socklen_t peer_len;
+  alignas(cmsghdr) uint8_t control[kPktinfoSpace];  // IP_PKTINFO/IPV6_PKTINFO for the source
+  size_t control_len;
 };
 
 // Answers finished by the forwarder for TCP clients, handed back to the owning worker.
@@ -237,7 +254,10 @@ Status DnsServer::Start() {
   bound_ = std::move(bound);
   forward_block_ = metrics_->NewBlock();
   handoff_block_ = metrics_->NewBlock();
-  for (auto& w : udp_) w->metrics = metrics_->NewBlock();
+  for (auto& w : udp_) {
+    w->metrics = metrics_->NewBlock();
+    w->gso = options_.udp_gso;
+  }
   for (auto& w : tcp_) w->metrics = metrics_->NewBlock();
   for (auto& w : udp_) w->thread = std::thread([this, p = w.get()] { RunUdp(p); });
   for (auto& w : tcp_) w->thread = std::thread([this, p = w.get()] { RunTcp(p); });
@@ -263,16 +283,53 @@ void DnsServer::Stop(std::chrono::milliseconds drain) {
   tcp_.clear();
 }
 
+AnswerResult DnsServer::AnswerFromZonesOrCache(DnsMetrics::Block* metrics, const ZoneSet& zones, AnswerOptions& opts,
+                                               const sockaddr_storage& peer, const uint8_t* query, size_t len,
+                                               uint8_t* reply, size_t capacity, bool udp, ParsedQuery* q) {
+  opts.recursion_allowed = recursor_ && RecursionAllowed(peer);
+  AnswerResult r = AnswerQuery(zones, query, len, opts, reply, capacity, q);
+  if (r.disposition != Disposition::kForward) return r;
+  size_t limit = udp ? ResponseLimit(*q, opts) : capacity;
+  r.size = recursor_->FromCache(*q, query, len, static_cast<uint16_t>(limit), reply, capacity);
+  if (r.size) {
+    r.disposition = Disposition::kAnswered;
+    r.rcode = reply[3] & 0xF;
+    DnsMetrics::Block::Bump(metrics->cache_hits);
+  } else {
+    DnsMetrics::Block::Bump(metrics->forwarded);
+  }
+  return r;
+}
+
+size_t DnsServer::AnswerUdp(UdpWorker* w, const ZoneSet& zones, AnswerOptions& opts, const uint8_t* query, size_t len,
+                            const sockaddr_storage& peer, socklen_t peer_len, const msghdr& received, uint8_t* reply) {
+  ParsedQuery q;
+  AnswerResult r = AnswerFromZonesOrCache(w->metrics, zones, opts, peer, query, len, reply, kUdpOutSize, true, &q);
+  if (r.disposition == Disposition::kForward) {
+    ForwardUdp(w, q, query, len, static_cast<uint16_t>(ResponseLimit(q, opts)), peer, peer_len, received);
+    return 0;
+  }
+  if (r.disposition == Disposition::kHandOff) {
+    HandOffUdp(w, q, query, len, peer, peer_len, received);
+    return 0;
+  }
+  if (r.disposition == Disposition::kDrop) {
+    DnsMetrics::Block::Bump(w->metrics->dropped);
+    return 0;
+  }
+  w->metrics->CountQuery(r.qtype, r.rcode, false);
+  return r.size;
+}
+
 void DnsServer::RunUdp(UdpWorker* w) {
   ZoneSnapshot snapshot(zones_);
   std::vector<uint8_t> in(kBatch * kUdpInSize), out(kBatch * kUdpOutSize);
-  mmsghdr recv_msgs[kBatch], send_msgs[kBatch];
-  iovec recv_iov[kBatch], send_iov[kBatch];
+  mmsghdr recv_msgs[kBatch];
+  iovec recv_iov[kBatch];
   sockaddr_storage peers[kBatch];
   alignas(cmsghdr) uint8_t recv_control[kBatch][kPktinfoSpace];
-  alignas(cmsghdr) uint8_t send_control[kBatch][kPktinfoSpace];
+  UdpAnswer answers[kBatch];
   std::memset(recv_msgs, 0, sizeof recv_msgs);
-  std::memset(send_msgs, 0, sizeof send_msgs);
   for (int i = 0; i < kBatch; ++i) {
     recv_iov[i] = {in.data() + i * kUdpInSize, kUdpInSize};
     recv_msgs[i].msg_hdr.msg_name = &peers[i];
@@ -280,7 +337,6 @@ void DnsServer::RunUdp(UdpWorker* w) {
     recv_msgs[i].msg_hdr.msg_iovlen = 1;
   }
   const int fd = w->socket->fd;
-  ParsedQuery q;
   AnswerOptions opts;
   opts.edns_udp_size = options_.edns_udp_size;
   opts.hand_off = handler_ != nullptr;
@@ -302,53 +358,17 @@ void DnsServer::RunUdp(UdpWorker* w) {
         DnsMetrics::Block::Bump(w->metrics->dropped);
         continue;
       }
-      const uint8_t* query = in.data() + i * kUdpInSize;
-      size_t len = recv_msgs[i].msg_len;
-      uint8_t* reply = out.data() + m * kUdpOutSize;
-      opts.recursion_allowed = recursor_ && RecursionAllowed(peers[i]);
-      AnswerResult r = AnswerQuery(zones, query, len, opts, reply, kUdpOutSize, &q);
-      if (r.disposition == Disposition::kForward) {
-        uint16_t limit = static_cast<uint16_t>(ResponseLimit(q, opts));
-        r.size = recursor_->FromCache(q, query, len, limit, reply, kUdpOutSize);
-        if (r.size) {
-          r.disposition = Disposition::kAnswered;
-          r.rcode = reply[3] & 0xF;
-          DnsMetrics::Block::Bump(w->metrics->cache_hits);
-        } else {
-          DnsMetrics::Block::Bump(w->metrics->forwarded);
-          ForwardUdp(w, q, query, len, limit, peers[i], hdr.msg_namelen, hdr);
-          continue;
-        }
-      }
-      if (r.disposition == Disposition::kHandOff) {
-        HandOffUdp(w, q, query, len, peers[i], hdr.msg_namelen, hdr);
-        continue;
-      }
-      if (r.disposition == Disposition::kDrop) {
-        DnsMetrics::Block::Bump(w->metrics->dropped);
-        continue;
-      }
-      w->metrics->CountQuery(r.qtype, r.rcode, false);
-      send_iov[m] = {reply, r.size};
-      msghdr& s = send_msgs[m].msg_hdr;
-      s.msg_name = &peers[i];
-      s.msg_namelen = hdr.msg_namelen;
-      s.msg_iov = &send_iov[m];
-      s.msg_iovlen = 1;
-      s.msg_controllen = w->wildcard ? ReplyPktinfo(hdr, send_control[m]) : 0;
-      s.msg_control = s.msg_controllen ? send_control[m] : nullptr;
+      UdpAnswer& a = answers[m];
+      a.data = out.data() + m * kUdpOutSize;
+      a.size = AnswerUdp(w, zones, opts, in.data() + i * kUdpInSize, recv_msgs[i].msg_len, peers[i], hdr.msg_namelen,
+                         hdr, a.data);
+      if (a.size == 0) continue;
+      a.peer = &peers[i];
+      a.peer_len = hdr.msg_namelen;
+      a.control_len = w->wildcard ? ReplyPktinfo(hdr, a.control) : 0;
       ++m;
     }
-    for (int sent = 0; sent < m;) {
-      int k = sendmmsg(fd, send_msgs + sent, m - sent, 0);
-      if (k <= 0) {
-        if (k < 0 && errno == EINTR) continue;
-        // Skip the message that failed (e.g. unreachable peer) and go on with the rest.
-        ++sent;
-        continue;
-      }
-      sent += k;
-    }
+    SendUdp(w, answers, m);
     uint64_t end = NowNs();
     w->metrics->CountLatency(end - start, static_cast<uint64_t>(n));
     // Interrupt moderation: under sustained load, a batch that was not full means one wakeup
@@ -362,6 +382,99 @@ void DnsServer::RunUdp(UdpWorker* w) {
       nanosleep(&pause, nullptr);
       idle_since_ns = NowNs();
     }
+  }
+}
+
+void DnsServer::SendUdp(UdpWorker* w, UdpAnswer* answers, int m) {
+  // One message per answer, or per group of answers with the same size, client and local
+  // address when GSO is on: those go out as one UDP_SEGMENT send of equal-size datagrams. The
+  // stack below the socket (route lookup, IP output, loopback/driver, the receiving side's IP
+  // and UDP lookup) then runs once per group; the client still receives one datagram per
+  // answer, cut apart by the NIC, by the kernel before the driver, or on loopback at the
+  // receiving socket. Groups form when one client socket has several queries in a batch
+  // (load generators, proxies such as dnsdist that reuse a few sockets); resolvers that
+  // randomize their source port per query rarely form any, and then nothing changes.
+  mmsghdr msgs[kBatch];
+  iovec iov[kBatch];
+  alignas(cmsghdr) uint8_t control[kBatch][kPktinfoSpace + CMSG_SPACE(sizeof(uint16_t))];
+  bool grouped[kBatch] = {};
+  int g = 0, v = 0;
+  for (int i = 0; i < m; ++i) {
+    if (grouped[i]) continue;
+    const UdpAnswer& a = answers[i];
+    msghdr& h = msgs[g].msg_hdr;
+    h = {};
+    h.msg_name = const_cast<sockaddr_storage*>(a.peer);
+    h.msg_namelen = a.peer_len;
+    h.msg_iov = &iov[v];
+    iov[v++] = {a.data, a.size};
+    if (w->gso && a.size <= kGsoMaxSegment) {
+      for (int j = i + 1; j < m; ++j) {
+        const UdpAnswer& b = answers[j];
+        if (grouped[j] || b.size != a.size || b.peer_len != a.peer_len || b.control_len != a.control_len ||
+            std::memcmp(b.peer, a.peer, a.peer_len) != 0 || std::memcmp(b.control, a.control, a.control_len) != 0) {
+          continue;
+        }
+        grouped[j] = true;
+        iov[v++] = {b.data, b.size};
+      }
+    }
+    h.msg_iovlen = static_cast<size_t>(&iov[v] - h.msg_iov);
+    size_t clen = 0;
+    if (a.control_len) {
+      std::memcpy(control[g], a.control, a.control_len);
+      clen = a.control_len;
+    }
+    if (h.msg_iovlen > 1) {
+      auto* c = reinterpret_cast<cmsghdr*>(control[g] + clen);
+      c->cmsg_level = SOL_UDP;
+      c->cmsg_type = UDP_SEGMENT;
+      c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+      uint16_t segment = static_cast<uint16_t>(a.size);
+      std::memcpy(CMSG_DATA(c), &segment, sizeof segment);
+      clen += CMSG_SPACE(sizeof(uint16_t));
+    }
+    h.msg_control = clen ? control[g] : nullptr;
+    h.msg_controllen = clen;
+    ++g;
+  }
+  const int fd = w->socket->fd;
+  for (int sent = 0; sent < g;) {
+    int k = sendmmsg(fd, msgs + sent, static_cast<unsigned>(g - sent), 0);
+    if (k > 0) {
+      for (int i = sent; i < sent + k; ++i) {
+        if (msgs[i].msg_hdr.msg_iovlen > 1) {
+          DnsMetrics::Block::Bump(w->metrics->udp_gso, msgs[i].msg_hdr.msg_iovlen);
+          w->gso_failures = 0;
+        }
+      }
+      sent += k;
+      continue;
+    }
+    int err = k < 0 ? errno : EIO;
+    if (err == EINTR) continue;
+    msghdr& failed = msgs[sent].msg_hdr;
+    if (failed.msg_iovlen > 1) {
+      // Never lose answers to grouping: send each one alone. When the refusal is about GSO
+      // itself (no UDP_SEGMENT before Linux 4.18, no checksum offload, IPsec, answer + headers
+      // over the path MTU), several in a row stop grouping on this worker.
+      if ((err == EIO || err == EINVAL || err == EMSGSIZE || err == ENOPROTOOPT || err == EOPNOTSUPP) &&
+          ++w->gso_failures == kGsoMaxFailures) {
+        w->gso = false;
+        spdlog::info("dns: UDP GSO refused ({}); answers are sent one by one", std::strerror(err));
+      }
+      size_t clen = failed.msg_controllen - CMSG_SPACE(sizeof(uint16_t));  // the pktinfo, if any
+      for (size_t i = 0; i < failed.msg_iovlen; ++i) {
+        msghdr one = failed;
+        one.msg_iov = &failed.msg_iov[i];
+        one.msg_iovlen = 1;
+        one.msg_control = clen ? failed.msg_control : nullptr;
+        one.msg_controllen = clen;
+        sendmsg(fd, &one, 0);
+      }
+    }
+    // Skip the message that failed (e.g. unreachable peer) and go on with the rest.
+    ++sent;
   }
 }
 
@@ -471,21 +584,12 @@ void DnsServer::RunTcp(TcpWorker* w) {
       if (len < kHeaderSize) return false;  // nonsense framing: hang up
       if (c.in.size() - off - 2 < len) break;
       const uint8_t* query = reinterpret_cast<const uint8_t*>(c.in.data() + off + 2);
-      opts.recursion_allowed = recursor_ && RecursionAllowed(c.peer);
-      AnswerResult r = AnswerQuery(zones, query, len, opts, reply.data() + 2, 65535, &q);
+      AnswerResult r = AnswerFromZonesOrCache(w->metrics, zones, opts, c.peer, query, len, reply.data() + 2, 65535, false, &q);
       off += 2 + len;
       if (r.disposition == Disposition::kForward) {
-        r.size = recursor_->FromCache(q, query, len, 65535, reply.data() + 2, 65535);
-        if (r.size) {
-          r.disposition = Disposition::kAnswered;
-          r.rcode = reply[5] & 0xF;
-          DnsMetrics::Block::Bump(w->metrics->cache_hits);
-        } else {
-          DnsMetrics::Block::Bump(w->metrics->forwarded);
-          ++c.pending_forwards;
-          ForwardTcp(w, id, q, query, len);
-          continue;
-        }
+        ++c.pending_forwards;
+        ForwardTcp(w, id, q, query, len);
+        continue;
       }
       if (r.disposition == Disposition::kHandOff) {
         ++c.pending_forwards;

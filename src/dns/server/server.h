@@ -1,8 +1,10 @@
 // DnsServer: the DNS listeners. Per listen address it runs `workers` UDP threads, each on its
-// own SO_REUSEPORT socket (recvmmsg/sendmmsg batches, no lock and no allocation per query),
-// and `workers` TCP threads with epoll (pipelining, idle timeout, connection limit). Zones
-// come from a ZoneTable snapshot; queries for other names go to a Recursor. Start/Stop are
-// called from one control thread; everything else is internal.
+// own SO_REUSEPORT socket (recvmmsg/sendmmsg batches, equal-size answers to one client sent as
+// one UDP GSO send; no lock and no allocation per query), and `workers` TCP threads with epoll
+// (pipelining, idle timeout, connection limit). Zones come from a ZoneTable snapshot; queries
+// for other names go to a Recursor, and UPDATE/NOTIFY/transfers/TSIG to a MessageHandler,
+// whose answers are sent from the thread that finishes them. Start/Stop are called from one
+// control thread; everything else is internal.
 #pragma once
 
 #include <sys/socket.h>
@@ -63,6 +65,10 @@ struct DnsServerOptions {
   // next one is fuller (fewer wakeups per query); 0 turns it off. Adds at most this much
   // latency, only when busy.
   std::chrono::microseconds udp_coalesce{100};
+  // Several answers of one batch with the same size, client and local address go out as one
+  // UDP_SEGMENT (GSO) send: the stack below the socket runs once for all of them. Falls back to
+  // one send per answer where the kernel or the route refuses it.
+  bool udp_gso = true;
   // Clients that may recurse (only used when a Recursor is set).
   std::vector<Cidr> allow_recursion;
 };
@@ -87,8 +93,21 @@ class DnsServer {
 
  private:
   struct UdpWorker;
+  struct UdpAnswer;
   struct TcpWorker;
   void RunUdp(UdpWorker* w);
+  // Sends a batch's answers with sendmmsg, grouping them into GSO sends where possible.
+  void SendUdp(UdpWorker* w, UdpAnswer* answers, int count);
+  // Answers from the zones or, for a name to forward, from the cache (counting the hit or the
+  // miss); the result stays kForward when the cache has no answer. `udp` caps a cached answer at
+  // the client's UDP size.
+  AnswerResult AnswerFromZonesOrCache(DnsMetrics::Block* metrics, const ZoneSet& zones, AnswerOptions& opts,
+                                      const sockaddr_storage& peer, const uint8_t* query, size_t len, uint8_t* reply,
+                                      size_t capacity, bool udp, ParsedQuery* q);
+  // Answers one datagram into `reply` (kUdpOutSize bytes) and returns the answer's size, or 0
+  // when there is nothing to send now (dropped, forwarded or handed off).
+  size_t AnswerUdp(UdpWorker* w, const ZoneSet& zones, AnswerOptions& opts, const uint8_t* query, size_t len,
+                   const sockaddr_storage& peer, socklen_t peer_len, const msghdr& received, uint8_t* reply);
   void RunTcp(TcpWorker* w);
   void ForwardUdp(UdpWorker* w, const ParsedQuery& q, const uint8_t* query, size_t len, uint16_t limit,
                   const sockaddr_storage& peer, socklen_t peer_len, const msghdr& received);

@@ -7,6 +7,10 @@
 
 #include <gtest/gtest.h>
 
+#include <dirent.h>
+#include <sys/socket.h>
+
+#include <map>
 #include <thread>
 
 #include "dns/wire/message.h"
@@ -61,13 +65,15 @@ class DnsServerTest : public ::testing::Test {
     table_.Publish(std::make_shared<ZoneSet>(std::vector<std::shared_ptr<const Zone>>{*Zone::Build(N("example."), *records)}));
   }
 
-  void StartServer(int max_conns = 100, std::chrono::milliseconds idle = std::chrono::milliseconds(10000)) {
+  void StartServer(int max_conns = 100, std::chrono::milliseconds idle = std::chrono::milliseconds(10000),
+                   const std::function<void(DnsServerOptions&)>& tweak = nullptr) {
     DnsServerOptions opts;
     opts.listen.push_back(*SocketAddress::Parse("127.0.0.1:0"));
     opts.workers = 2;
     opts.tcp_max_connections = max_conns;
     opts.tcp_idle_timeout = idle;
     opts.allow_recursion.push_back(*Cidr::Parse("127.0.0.0/8"));
+    if (tweak) tweak(opts);
     server_ = std::make_unique<DnsServer>(opts, table_, &recursor_, &metrics_);
     server_->SetMessageHandler(&handler_);
     ASSERT_TRUE(server_->Start().ok());
@@ -131,6 +137,61 @@ class DnsServerTest : public ::testing::Test {
     out[0] = static_cast<char>(m.size() >> 8);
     out[1] = static_cast<char>(m.size());
     return out + m;
+  }
+
+  // A counter from the metrics text (0 when absent).
+  uint64_t Metric(std::string_view name) {
+    std::string text = metrics_.Render();
+    std::string key = std::string(name) + " ";
+    size_t at = text.find("\n" + key);
+    return at == std::string::npos ? 0 : std::stoull(text.substr(at + 1 + key.size()));
+  }
+
+  // From one socket, sends `count` queries in one burst (names taken in turn from `names`, so
+  // that answers of equal and of different sizes mix) to `to`, then reads every answer:
+  // each must arrive once, from `to`, with its ID and the answer for its own name.
+  void Burst(const SocketAddress& to, const std::vector<std::string>& names, int count, uint16_t first_id) {
+    sockaddr_storage dst;
+    socklen_t dst_len = to.ToSockaddr(&dst);
+    int fd = socket(dst.ss_family, SOCK_DGRAM, 0);
+    ASSERT_GE(fd, 0);
+    std::map<uint16_t, std::string> asked;
+    for (int i = 0; i < count; ++i) {
+      uint16_t id = static_cast<uint16_t>(first_id + i);
+      asked[id] = names[static_cast<size_t>(i) % names.size()];
+      std::string q = Query(asked[id], id);
+      ASSERT_EQ(sendto(fd, q.data(), q.size(), 0, reinterpret_cast<sockaddr*>(&dst), dst_len),
+                static_cast<ssize_t>(q.size()));
+    }
+    for (int i = 0; i < count; ++i) {
+      pollfd p{fd, POLLIN, 0};
+      ASSERT_EQ(poll(&p, 1, 3000), 1) << "answer " << i << " of " << count << " missing";
+      char buf[4096];
+      sockaddr_storage from{};
+      socklen_t from_len = sizeof from;
+      ssize_t n = recvfrom(fd, buf, sizeof buf, 0, reinterpret_cast<sockaddr*>(&from), &from_len);
+      ASSERT_GT(n, 0);
+      auto from_addr = SocketAddress::FromSockaddr(from);
+      ASSERT_TRUE(from_addr.ok());
+      EXPECT_EQ(from_addr->ToString(), to.ToString());
+      auto m = Message::Parse(reinterpret_cast<uint8_t*>(buf), static_cast<size_t>(n));
+      ASSERT_TRUE(m.ok());
+      auto it = asked.find(m->id);
+      ASSERT_NE(it, asked.end()) << "unexpected or repeated ID " << m->id;
+      ASSERT_EQ(m->questions.size(), 1u);
+      EXPECT_EQ(m->questions[0].name, N(it->second));
+      if (it->second == "www.example.") {
+        ASSERT_EQ(m->answers.size(), 1u);
+        EXPECT_EQ(m->answers[0].rdata, std::string("\xc0\x00\x02\x50", 4));
+      } else if (it->second == "ns.example.") {
+        ASSERT_EQ(m->answers.size(), 1u);
+        EXPECT_EQ(m->answers[0].rdata, std::string("\xc0\x00\x02\x01", 4));
+      } else {
+        EXPECT_EQ(m->rcode(), rcode::kNXDomain);
+      }
+      asked.erase(it);
+    }
+    close(fd);
   }
 
   ZoneTable table_;
@@ -235,6 +296,71 @@ TEST_F(DnsServerTest, SeesPublishedZonesAtOnce) {
   auto records = ParseZoneText("$TTL 300\n@ SOA ns h 2 2 3 4 5\n@ NS ns\nnew A 192.0.2.9\n", N("example."), "test");
   table_.Update([&](const ZoneSet& s) { return s.With(*Zone::Build(N("example."), *records)); });
   EXPECT_EQ(Udp(Query("new.example.", 2)).answers.size(), 1u);
+}
+
+const std::vector<std::string> kBurstNames = {"www.example.", "www.example.", "ns.example.", "nothere.example."};
+
+TEST_F(DnsServerTest, EqualSizeAnswersToOneClientGoOutAsGsoGroups) {
+  StartServer();
+  // Bursts from one socket: the worker reads several queries at once, and the equal-size
+  // answers among them leave in GSO sends. Every answer still arrives on its own, intact.
+  SocketAddress to = server_->bound()[0];
+  for (int burst = 0; burst < 50 && Metric("berth_dns_udp_gso_answers_total") == 0; ++burst) {
+    Burst(to, kBurstNames, 32, static_cast<uint16_t>(burst * 100));
+  }
+  EXPECT_GT(Metric("berth_dns_udp_gso_answers_total"), 0u);
+  EXPECT_GE(Metric("berth_dns_udp_queries_total"), 32u);
+}
+
+TEST_F(DnsServerTest, WithoutGsoEveryAnswerIsSentAlone) {
+  StartServer(100, std::chrono::milliseconds(10000), [](DnsServerOptions& o) { o.udp_gso = false; });
+  for (int burst = 0; burst < 10; ++burst) Burst(server_->bound()[0], kBurstNames, 32, static_cast<uint16_t>(burst * 100));
+  EXPECT_EQ(Metric("berth_dns_udp_gso_answers_total"), 0u);
+}
+
+TEST_F(DnsServerTest, RefusedGsoFallsBackToOneSendPerAnswer) {
+  StartServer();
+  // UDP without checksums (SO_NO_CHECK) makes the kernel refuse every GSO send (EINVAL), as a
+  // route without checksum offload or over IPsec would: the answers must go out one by one.
+  int found = 0;
+  DIR* dir = opendir("/proc/self/fd");
+  ASSERT_NE(dir, nullptr);
+  while (dirent* e = readdir(dir)) {
+    int fd = atoi(e->d_name);
+    int type = 0;
+    socklen_t type_len = sizeof type;
+    sockaddr_storage local{};
+    socklen_t local_len = sizeof local;
+    if (fd <= 2 || getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &type_len) != 0 || type != SOCK_DGRAM ||
+        getsockname(fd, reinterpret_cast<sockaddr*>(&local), &local_len) != 0 || local.ss_family != AF_INET ||
+        ntohs(reinterpret_cast<sockaddr_in*>(&local)->sin_port) != port_) {
+      continue;
+    }
+    int one = 1;
+    ASSERT_EQ(setsockopt(fd, SOL_SOCKET, SO_NO_CHECK, &one, sizeof one), 0);
+    ++found;
+  }
+  closedir(dir);
+  ASSERT_EQ(found, 2);  // one socket per UDP worker
+  for (int burst = 0; burst < 20; ++burst) Burst(server_->bound()[0], kBurstNames, 32, static_cast<uint16_t>(burst * 100));
+  EXPECT_EQ(Metric("berth_dns_udp_gso_answers_total"), 0u);
+}
+
+TEST_F(DnsServerTest, WildcardListenersAnswerFromTheAddressAsked) {
+  // Answers carry IP_PKTINFO / IPV6_PKTINFO, also inside GSO sends: they leave from the local
+  // address each query came to (127.0.0.2 is a second local address on lo).
+  for (const char* any : {"0.0.0.0:0", "[::]:0"}) {
+    SCOPED_TRACE(any);
+    server_.reset();
+    StartServer(100, std::chrono::milliseconds(10000), [any](DnsServerOptions& o) { o.listen = {*SocketAddress::Parse(any)}; });
+    bool v6 = std::string_view(any)[0] == '[';
+    for (const char* ip : v6 ? std::vector<const char*>{"::1"} : std::vector<const char*>{"127.0.0.1", "127.0.0.2"}) {
+      auto to = SocketAddress::Parse(std::string(v6 ? "[" : "") + ip + (v6 ? "]:" : ":") + std::to_string(port_));
+      ASSERT_TRUE(to.ok());
+      for (int burst = 0; burst < 10; ++burst) Burst(*to, kBurstNames, 32, static_cast<uint16_t>(burst * 100));
+    }
+  }
+  EXPECT_GT(Metric("berth_dns_udp_gso_answers_total"), 0u);
 }
 
 TEST_F(DnsServerTest, StopIsPromptAndFreesThePort) {
