@@ -1,6 +1,7 @@
 // Zone::Patch against Zone::Build: a batch of changed A RRsets (plus the SOA serial bump every
 // committed batch carries) on zones of 1k, 100k and 1M records, and lookups on a built vs a
-// long-patched zone. Run by hand: flock /tmp/berth-bench.lock build/bin/bench_dns_zone
+// long-patched zone; and the ZoneContent edit every dynamic update makes before patching.
+// Run by hand: flock /tmp/berth-bench.lock build/bin/bench_dns_zone
 #include <benchmark/benchmark.h>
 
 #include <chrono>
@@ -11,6 +12,7 @@
 
 #include "dns/zone/test_records.h"
 #include "dns/zone/zone.h"
+#include "dns/zone/zone_content.h"
 
 namespace berth::dns {
 namespace {
@@ -109,6 +111,51 @@ void BM_Find(benchmark::State& state) {
   }
 }
 
+// One durable update as the committer runs it (dnsperf -u: "delete hN A; add hN 60 A x"):
+// Begin, the edit, the serial bump, the rule check, the journal diff, Commit. Zone of
+// range(0) records (SOA, NS, A hosts); hosts taken round-robin.
+void BM_ContentEdit(benchmark::State& state) {
+  Fixture& f = Shared(static_cast<size_t>(state.range(0)));
+  ZoneContent content(N("example."), f.records);
+  std::vector<Record> adds;
+  for (size_t i = 0; i < f.hosts(); ++i) adds.push_back(f.records[i + 2]);
+  uint32_t serial = content.serial();
+  size_t i = 0;
+  for (auto _ : state) {
+    Record& add = adds[i++ % adds.size()];
+    add.ttl = 60;
+    add.rdata[3] = static_cast<char>(add.rdata[3] + 1);
+    content.Begin();
+    content.RemoveRRset(add.name, type::kA);
+    content.Add(add);
+    if (Status s = content.SetSerial(++serial); !s.ok()) state.SkipWithError(s.ToString().c_str());
+    if (Status s = content.CheckTouched(); !s.ok()) state.SkipWithError(s.ToString().c_str());
+    benchmark::DoNotOptimize(content.Diff());
+    content.Commit();
+  }
+}
+
+// A bulk REST PATCH: range(1) RRsets replaced in one edit, then check, diff and commit.
+void BM_ContentBulkEdit(benchmark::State& state) {
+  Fixture& f = Shared(static_cast<size_t>(state.range(0)));
+  ZoneContent content(N("example."), f.records);
+  const size_t k = static_cast<size_t>(state.range(1));
+  std::vector<Record> sets;
+  for (size_t j = 0; j < k; ++j) sets.push_back(f.records[2 + j * (f.hosts() / k)]);
+  uint32_t serial = content.serial();
+  for (auto _ : state) {
+    content.Begin();
+    for (auto& r : sets) {
+      r.rdata[3] = static_cast<char>(r.rdata[3] + 1);
+      content.ReplaceRRset(r.name, type::kA, {r});
+    }
+    if (Status s = content.SetSerial(++serial); !s.ok()) state.SkipWithError(s.ToString().c_str());
+    if (Status s = content.CheckTouched(); !s.ok()) state.SkipWithError(s.ToString().c_str());
+    benchmark::DoNotOptimize(content.Diff());
+    content.Commit();
+  }
+}
+
 void Sizes(benchmark::internal::Benchmark* b) {
   for (int64_t n : {1000, 100000, 1000000}) b->Arg(n);
   b->Unit(benchmark::kMillisecond);
@@ -126,6 +173,8 @@ BENCHMARK(BM_Patch)->Args({100000, 500})->Iterations(1000)->Unit(benchmark::kMic
 BENCHMARK(BM_Patch)->Args({1000000, 500})->Iterations(4000)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_PatchChurn)->Apply(PatchSizes);
 BENCHMARK(BM_Find)->ArgsProduct({{1000, 100000, 1000000}, {0, 300}});
+BENCHMARK(BM_ContentEdit)->Arg(1002)->Arg(100000);
+BENCHMARK(BM_ContentBulkEdit)->Args({100000, 1000})->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 }  // namespace berth::dns

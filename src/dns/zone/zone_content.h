@@ -5,8 +5,9 @@
 #pragma once
 
 #include <cstdint>
-#include <map>
 #include <string>
+#include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "core/status.h"
@@ -19,6 +20,11 @@ class ZoneContent {
  public:
   // `records` must belong to the zone (the ones of a built Zone or of the store).
   ZoneContent(Name origin, std::vector<Record> records);
+  // Move-only (it points into its own index).
+  ZoneContent(ZoneContent&&) = default;
+  ZoneContent& operator=(ZoneContent&&) = default;
+  ZoneContent(const ZoneContent&) = delete;
+  ZoneContent& operator=(const ZoneContent&) = delete;
 
   const Name& origin() const { return origin_; }
   // The apex SOA serial (0 without an SOA).
@@ -69,18 +75,45 @@ class ZoneContent {
   void Commit();
 
  private:
-  using RRsetKey = std::pair<std::string, uint16_t>;  // (lower-case wire owner, type)
-  std::vector<Record>* Find(const Name& owner, uint16_t type);
-  const std::vector<Record>* Find(const Name& owner, uint16_t type) const;
-  void Touch(const RRsetKey& key);
-  void Store(const RRsetKey& key, std::vector<Record> records);
+  // One RRset. An edit empties RRsets rather than erasing them, so `saved` (its original is in
+  // saved_) holds until Commit()/Rollback() drops the empty ones.
+  struct Slot {
+    uint16_t type = 0;
+    bool saved = false;
+    std::vector<Record> records;
+  };
+  using Node = std::vector<Slot>;  // the RRsets at one owner, by type
+  // Owners hash and compare without case, so lookups copy nothing; most are spelled alike.
+  struct SameOwner {
+    bool operator()(const Name& a, const Name& b) const { return a.wire() == b.wire() || a == b; }
+  };
+  using Nodes = std::unordered_map<Name, Node, NameHash, SameOwner>;
+  using Entry = Nodes::value_type;
+  struct Saved {
+    Entry* node;  // elements of an unordered_map stay put; edits erase none
+    uint16_t type;
+    std::vector<Record> before;
+  };
+
+  const std::vector<Record>* Find(const Name& owner, uint16_t type) const;  // non-empty RRset
+  std::pair<Entry*, Slot*> FindSlot(const Name& owner, uint16_t type);     // non-empty RRset
+  std::pair<Entry*, Slot*> MakeSlot(const Name& owner, uint16_t type);     // found or created
+  void Touch(Entry& node, Slot& slot);
+  void Save(Entry& node, Slot& slot, std::vector<Record> before);
+  void Assign(Entry& node, Slot& slot, std::vector<Record> records);
+  void Prune(Entry& node, uint16_t type);
+  void Finish();
+  void SortSaved() const;
 
   Name origin_;
-  // Ordered by owner's canonical sort key, then type.
-  std::map<RRsetKey, std::vector<Record>> rrsets_;
-  std::map<std::string, size_t> names_;  // sort key -> number of RRsets there
+  Nodes nodes_;
+  Entry* apex_;  // origin_'s node, kept even when empty so the SOA is found without hashing
   size_t record_count_ = 0;
-  std::map<RRsetKey, std::vector<Record>> saved_;  // original RRsets touched since Begin()
+  // RRsets touched since Begin(), as they were then. Diff() and CheckTouched() sort them into
+  // zone order (canonical owner, then type) when they first need it, so diffs and errors come
+  // out in the order they always have.
+  mutable std::vector<Saved> saved_;
+  mutable bool saved_sorted_ = true;
   bool editing_ = false;
 };
 
