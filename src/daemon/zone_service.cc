@@ -7,6 +7,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "dns/server/udp_send.h"
 #include "dns/wire/types.h"
 #include "dns/zonefile/zonefile.h"
 
@@ -416,6 +417,9 @@ void ZoneService::CommitBatch(std::vector<PendingEdit>& batch) {
   }
   lock.unlock();
   for (const auto& [name, serial] : notify) NotifyChanged(name, serial);
+  // The answers these callbacks send to DNS clients leave together when the batch closes: one
+  // sendmmsg, and one GSO send per client socket (a client with many updates in flight).
+  dns::UdpSendBatch answers;
   for (size_t i = 0; i < batch.size(); ++i) batch[i].done(std::move(results[i]));
 }
 

@@ -29,7 +29,7 @@ class DnsMetrics {
     std::atomic<uint64_t> latency_sum_ns{0};
     std::atomic<uint64_t> udp{0}, tcp{0}, dropped{0}, cache_hits{0}, forwarded{0}, forward_failures{0};
     std::atomic<uint64_t> tcp_connections{0}, tcp_rejected{0};
-    std::atomic<uint64_t> udp_gso{0};  // UDP answers sent inside GSO sends
+    std::atomic<uint64_t> udp_gso{0};  // UDP answers sent inside GSO sends (fetch_add outside workers)
 
     static void Bump(std::atomic<uint64_t>& c, uint64_t n = 1) {
       c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);

@@ -23,24 +23,8 @@ using Clock = std::chrono::steady_clock;
 constexpr int kBatch = 32;
 constexpr size_t kUdpInSize = 4096;   // bigger queries are bogus; they are dropped
 constexpr size_t kUdpOutSize = 4096;  // our EDNS size is capped at this
-constexpr size_t kPktinfoSpace = CMSG_SPACE(sizeof(in6_pktinfo)) > CMSG_SPACE(sizeof(in_pktinfo))
-                                     ? CMSG_SPACE(sizeof(in6_pktinfo))
-                                     : CMSG_SPACE(sizeof(in_pktinfo));
 constexpr size_t kTcpMaxPendingOut = 1 << 20;  // a client that never reads is cut off
 constexpr uint64_t kBusyGapNs = 100 * 1000;   // waits shorter than this mean sustained load
-// Answers up to this size are grouped into GSO sends: 1232 + IPv6/UDP headers fit the IPv6
-// minimum MTU, so a group never fails for want of path MTU (bigger answers are rare).
-constexpr size_t kGsoMaxSegment = 1232;
-constexpr int kGsoMaxFailures = 8;
-
-// A socket closed when its last user (worker or pending forward callback) lets go.
-struct Socket {
-  explicit Socket(int f) : fd(f) {}
-  ~Socket() {
-    if (fd >= 0) close(fd);
-  }
-  int fd;
-};
 
 bool IsWildcard(const SocketAddress& a) {
   for (size_t i = 0; i < a.ip().size(); ++i)
@@ -127,42 +111,13 @@ size_t ReplyPktinfo(msghdr& in, uint8_t* out_control) {
   return 0;
 }
 
-// Sends one answer from outside the worker's batch (forwarded or handed-off queries), from the
-// local address the query came to when `control` holds its pktinfo.
-void SendUdpAnswer(int fd, const sockaddr_storage& peer, socklen_t peer_len, const uint8_t* control,
-                   size_t control_len, std::string_view answer) {
-  iovec iov{const_cast<char*>(answer.data()), answer.size()};
-  msghdr msg{};
-  msg.msg_name = const_cast<sockaddr_storage*>(&peer);
-  msg.msg_namelen = peer_len;
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  if (control_len) {
-    msg.msg_control = const_cast<uint8_t*>(control);
-    msg.msg_controllen = control_len;
-  }
-  sendmsg(fd, &msg, MSG_DONTWAIT);
-}
-
 }  // namespace
 
 struct DnsServer::UdpWorker {
-  std::shared_ptr<Socket> socket;
+  std::shared_ptr<UdpSocket> socket;
   bool wildcard = false;
-  bool gso = false;       // group answers into UDP GSO sends (worker thread only)
-  int gso_failures = 0;   // GSO sends refused in a row
   DnsMetrics::Block* metrics = nullptr;
   std::thread thread;
-};
-
-// One answer of a UDP batch, ready to send.
-struct DnsServer::UdpAnswer {
-  uint8_t* data;
-  size_t size;
-  const sockaddr_storage* peer;
-  socklen_t peer_len;
-  alignas(cmsghdr) uint8_t control[kPktinfoSpace];  // IP_PKTINFO/IPV6_PKTINFO for the source
-  size_t control_len;
 };
 
 // Answers finished by the forwarder for TCP clients, handed back to the owning worker.
@@ -212,7 +167,7 @@ Status DnsServer::Start() {
     for (int i = 0; i < options_.workers; ++i) {
       auto w = std::make_unique<UdpWorker>();
       ASSIGN_OR_RETURN(int fd, BindSocket(addr, SOCK_DGRAM, &w->wildcard));
-      w->socket = std::make_shared<Socket>(fd);
+      w->socket = std::make_shared<UdpSocket>(fd, options_.udp_gso);
       if (addr.port() == 0) addr = SocketAddress(addr.ip(), BoundPort(fd));
       udp.push_back(std::move(w));
     }
@@ -254,10 +209,7 @@ Status DnsServer::Start() {
   bound_ = std::move(bound);
   forward_block_ = metrics_->NewBlock();
   handoff_block_ = metrics_->NewBlock();
-  for (auto& w : udp_) {
-    w->metrics = metrics_->NewBlock();
-    w->gso = options_.udp_gso;
-  }
+  for (auto& w : udp_) w->metrics = metrics_->NewBlock();
   for (auto& w : tcp_) w->metrics = metrics_->NewBlock();
   for (auto& w : udp_) w->thread = std::thread([this, p = w.get()] { RunUdp(p); });
   for (auto& w : tcp_) w->thread = std::thread([this, p = w.get()] { RunTcp(p); });
@@ -359,16 +311,17 @@ void DnsServer::RunUdp(UdpWorker* w) {
         continue;
       }
       UdpAnswer& a = answers[m];
-      a.data = out.data() + m * kUdpOutSize;
+      uint8_t* reply = out.data() + m * kUdpOutSize;
+      a.data = reply;
       a.size = AnswerUdp(w, zones, opts, in.data() + i * kUdpInSize, recv_msgs[i].msg_len, peers[i], hdr.msg_namelen,
-                         hdr, a.data);
+                         hdr, reply);
       if (a.size == 0) continue;
       a.peer = &peers[i];
       a.peer_len = hdr.msg_namelen;
       a.control_len = w->wildcard ? ReplyPktinfo(hdr, a.control) : 0;
       ++m;
     }
-    SendUdp(w, answers, m);
+    DnsMetrics::Block::Bump(w->metrics->udp_gso, SendUdpAnswers(*w->socket, {answers, static_cast<size_t>(m)}, 0));
     uint64_t end = NowNs();
     w->metrics->CountLatency(end - start, static_cast<uint64_t>(n));
     // Interrupt moderation: under sustained load, a batch that was not full means one wakeup
@@ -385,103 +338,10 @@ void DnsServer::RunUdp(UdpWorker* w) {
   }
 }
 
-void DnsServer::SendUdp(UdpWorker* w, UdpAnswer* answers, int m) {
-  // One message per answer, or per group of answers with the same size, client and local
-  // address when GSO is on: those go out as one UDP_SEGMENT send of equal-size datagrams. The
-  // stack below the socket (route lookup, IP output, loopback/driver, the receiving side's IP
-  // and UDP lookup) then runs once per group; the client still receives one datagram per
-  // answer, cut apart by the NIC, by the kernel before the driver, or on loopback at the
-  // receiving socket. Groups form when one client socket has several queries in a batch
-  // (load generators, proxies such as dnsdist that reuse a few sockets); resolvers that
-  // randomize their source port per query rarely form any, and then nothing changes.
-  mmsghdr msgs[kBatch];
-  iovec iov[kBatch];
-  alignas(cmsghdr) uint8_t control[kBatch][kPktinfoSpace + CMSG_SPACE(sizeof(uint16_t))];
-  bool grouped[kBatch] = {};
-  int g = 0, v = 0;
-  for (int i = 0; i < m; ++i) {
-    if (grouped[i]) continue;
-    const UdpAnswer& a = answers[i];
-    msghdr& h = msgs[g].msg_hdr;
-    h = {};
-    h.msg_name = const_cast<sockaddr_storage*>(a.peer);
-    h.msg_namelen = a.peer_len;
-    h.msg_iov = &iov[v];
-    iov[v++] = {a.data, a.size};
-    if (w->gso && a.size <= kGsoMaxSegment) {
-      for (int j = i + 1; j < m; ++j) {
-        const UdpAnswer& b = answers[j];
-        if (grouped[j] || b.size != a.size || b.peer_len != a.peer_len || b.control_len != a.control_len ||
-            std::memcmp(b.peer, a.peer, a.peer_len) != 0 || std::memcmp(b.control, a.control, a.control_len) != 0) {
-          continue;
-        }
-        grouped[j] = true;
-        iov[v++] = {b.data, b.size};
-      }
-    }
-    h.msg_iovlen = static_cast<size_t>(&iov[v] - h.msg_iov);
-    size_t clen = 0;
-    if (a.control_len) {
-      std::memcpy(control[g], a.control, a.control_len);
-      clen = a.control_len;
-    }
-    if (h.msg_iovlen > 1) {
-      auto* c = reinterpret_cast<cmsghdr*>(control[g] + clen);
-      c->cmsg_level = SOL_UDP;
-      c->cmsg_type = UDP_SEGMENT;
-      c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
-      uint16_t segment = static_cast<uint16_t>(a.size);
-      std::memcpy(CMSG_DATA(c), &segment, sizeof segment);
-      clen += CMSG_SPACE(sizeof(uint16_t));
-    }
-    h.msg_control = clen ? control[g] : nullptr;
-    h.msg_controllen = clen;
-    ++g;
-  }
-  const int fd = w->socket->fd;
-  for (int sent = 0; sent < g;) {
-    int k = sendmmsg(fd, msgs + sent, static_cast<unsigned>(g - sent), 0);
-    if (k > 0) {
-      for (int i = sent; i < sent + k; ++i) {
-        if (msgs[i].msg_hdr.msg_iovlen > 1) {
-          DnsMetrics::Block::Bump(w->metrics->udp_gso, msgs[i].msg_hdr.msg_iovlen);
-          w->gso_failures = 0;
-        }
-      }
-      sent += k;
-      continue;
-    }
-    int err = k < 0 ? errno : EIO;
-    if (err == EINTR) continue;
-    msghdr& failed = msgs[sent].msg_hdr;
-    if (failed.msg_iovlen > 1) {
-      // Never lose answers to grouping: send each one alone. When the refusal is about GSO
-      // itself (no UDP_SEGMENT before Linux 4.18, no checksum offload, IPsec, answer + headers
-      // over the path MTU), several in a row stop grouping on this worker.
-      if ((err == EIO || err == EINVAL || err == EMSGSIZE || err == ENOPROTOOPT || err == EOPNOTSUPP) &&
-          ++w->gso_failures == kGsoMaxFailures) {
-        w->gso = false;
-        spdlog::info("dns: UDP GSO refused ({}); answers are sent one by one", std::strerror(err));
-      }
-      size_t clen = failed.msg_controllen - CMSG_SPACE(sizeof(uint16_t));  // the pktinfo, if any
-      for (size_t i = 0; i < failed.msg_iovlen; ++i) {
-        msghdr one = failed;
-        one.msg_iov = &failed.msg_iov[i];
-        one.msg_iovlen = 1;
-        one.msg_control = clen ? failed.msg_control : nullptr;
-        one.msg_controllen = clen;
-        sendmsg(fd, &one, 0);
-      }
-    }
-    // Skip the message that failed (e.g. unreachable peer) and go on with the rest.
-    ++sent;
-  }
-}
-
 void DnsServer::ForwardUdp(UdpWorker* w, const ParsedQuery& q, const uint8_t* query, size_t len, uint16_t limit,
                            const sockaddr_storage& peer, socklen_t peer_len, const msghdr& received) {
   struct Pending {
-    std::shared_ptr<Socket> socket;
+    std::shared_ptr<UdpSocket> socket;
     sockaddr_storage peer;
     socklen_t peer_len;
     std::string query;
@@ -512,7 +372,7 @@ void DnsServer::ForwardUdp(UdpWorker* w, const ParsedQuery& q, const uint8_t* qu
       answer = std::string_view(reinterpret_cast<char*>(buf), n);
     }
     block->CountQuery(p->parsed.qtype, static_cast<uint16_t>(answer.size() > 3 ? answer[3] & 0xF : 2), false);
-    SendUdpAnswer(p->socket->fd, p->peer, p->peer_len, p->control, p->control_len, answer);
+    UdpSendBatch::Send(p->socket, p->peer, p->peer_len, p->control, p->control_len, answer, &block->udp_gso);
   });
 }
 
@@ -754,7 +614,7 @@ void DnsServer::ForwardTcp(TcpWorker* w, uint64_t conn_id, const ParsedQuery& q,
 void DnsServer::HandOffUdp(UdpWorker* w, const ParsedQuery& q, const uint8_t* query, size_t len,
                            const sockaddr_storage& peer, socklen_t peer_len, const msghdr& received) {
   struct Pending {
-    std::shared_ptr<Socket> socket;
+    std::shared_ptr<UdpSocket> socket;
     sockaddr_storage peer;
     socklen_t peer_len;
     uint8_t control[kPktinfoSpace];
@@ -779,7 +639,8 @@ void DnsServer::HandOffUdp(UdpWorker* w, const ParsedQuery& q, const uint8_t* qu
                      }
                      const std::string& answer = responses[0];
                      block->CountQuery(qtype, static_cast<uint16_t>(answer[3] & 0xF), false);
-                     SendUdpAnswer(p->socket->fd, p->peer, p->peer_len, p->control, p->control_len, answer);
+                     UdpSendBatch::Send(p->socket, p->peer, p->peer_len, p->control, p->control_len, answer,
+                                        &block->udp_gso);
                    });
 }
 

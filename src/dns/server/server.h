@@ -22,6 +22,7 @@
 #include "core/status.h"
 #include "dns/query/query.h"
 #include "dns/server/metrics.h"
+#include "dns/server/udp_send.h"
 #include "dns/zone/zone_table.h"
 
 namespace berth::dns {
@@ -93,11 +94,8 @@ class DnsServer {
 
  private:
   struct UdpWorker;
-  struct UdpAnswer;
   struct TcpWorker;
   void RunUdp(UdpWorker* w);
-  // Sends a batch's answers with sendmmsg, grouping them into GSO sends where possible.
-  void SendUdp(UdpWorker* w, UdpAnswer* answers, int count);
   // Answers from the zones or, for a name to forward, from the cache (counting the hit or the
   // miss); the result stays kForward when the cache has no answer. `udp` caps a cached answer at
   // the client's UDP size.
