@@ -349,20 +349,23 @@ void ZoneService::CommitBatch(std::vector<PendingEdit>& batch) {
     out.changed = content.Changed();
     out.serial = content.serial();
     if (out.changed) {
-      out.diff = content.Diff();
-      change_of[i] = changes.size();
-      changes.push_back(store::Change{content.origin(), out.diff.removed, out.diff.added, out.serial});
+      dns::ZoneContent::Difference diff = content.Diff();
       Touched& t = touched[key];
       t.origin = content.origin();
       Unfolded& u = unfolded_[key];
       ++u.changes;
-      for (const auto* list : {&out.diff.removed, &out.diff.added}) {
+      const dns::Record* last = nullptr;  // a diff lists an RRset's records next to each other
+      for (const auto* list : {&diff.removed, &diff.added}) {
         for (const auto& r : *list) {
+          if (last && last->type == r.type && last->name == r.name) continue;
+          last = &r;
           std::pair rrset(std::string(r.name.Lowercased().wire()), r.type);
           t.rrsets.emplace(rrset, r.name);
           if (u.complete) u.rrsets.emplace(std::move(rrset), r.name);
         }
       }
+      change_of[i] = changes.size();
+      changes.push_back(store::Change{content.origin(), std::move(diff.removed), std::move(diff.added), out.serial});
     }
     content.Commit();
     results[i] = std::move(out);

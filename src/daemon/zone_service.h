@@ -41,7 +41,6 @@ struct ZoneState {
 struct EditOutcome {
   bool changed = false;   // false: the edit was a no-op (nothing journaled, serial kept)
   uint32_t serial = 0;    // the zone's serial after the edit
-  dns::ZoneContent::Difference diff;  // net records removed/added (SOA included)
 };
 
 // A change to one zone: reads and edits `content`, returns OK to commit or an error to roll

@@ -182,7 +182,6 @@ class FakeZones : public ZoneAccess {
     }
     daemon::EditOutcome out;
     out.changed = c.Changed();
-    out.diff = c.Diff();
     if (out.changed) ++commits;
     c.Commit();
     done(out);
