@@ -418,7 +418,7 @@ void DnsServer::RunTcp(TcpWorker* w) {
     if (want == c.want_write) return;
     c.want_write = want;
     epoll_event ev{};
-    ev.events = EPOLLIN | EPOLLRDHUP | (want ? EPOLLOUT : 0);
+    ev.events = EPOLLIN | EPOLLRDHUP | (want ? static_cast<uint32_t>(EPOLLOUT) : 0u);
     ev.data.u64 = id;
     epoll_ctl(w->epoll_fd, EPOLL_CTL_MOD, c.fd, &ev);
   };

@@ -153,10 +153,11 @@ bool ApplyDeleteRRsets(const Record& rr, ZoneContent& zone) {
 // §3.4.2.4: delete one RR; never the SOA, never the apex's last NS.
 bool ApplyDeleteRR(const Record& rr, ZoneContent& zone) {
   if (rr.type == type::kSOA) return false;
-  if (rr.type == type::kNS && rr.name == zone.origin() && zone.RRset(rr.name, type::kNS).size() == 1) {
-    // The apex's last NS stays (only when this delete would hit it).
-    const Record& last = zone.RRset(rr.name, type::kNS).front();
-    if (RdataEqual(rr.type, last.rdata, rr.rdata)) return false;
+  if (rr.type == type::kNS && rr.name == zone.origin()) {
+    // The apex's last NS stays (only when this delete would hit it). RRset() returns a copy:
+    // keep it alive while its record is compared.
+    std::vector<Record> ns = zone.RRset(rr.name, type::kNS);
+    if (ns.size() == 1 && RdataEqual(rr.type, ns.front().rdata, rr.rdata)) return false;
   }
   return zone.Remove(rr);
 }
