@@ -265,7 +265,7 @@ void ZoneService::FoldDue() {
       // changed, however many times it changed.
       std::vector<store::Store::RRsetRecords> rrsets;
       rrsets.reserve(u.rrsets.size());
-      for (const auto& [k, owner] : u.rrsets) rrsets.push_back({owner, k.second, c->second.RRset(owner, k.second)});
+      for (const auto& id : u.rrsets) rrsets.push_back({id.owner, id.type, c->second.RRset(id.owner, id.type)});
       s = store_.FoldRRsets(st->second.name, rrsets, kJournalKeep);
     } else {
       s = store_.TrimJournal(st->second.name, kJournalKeep).status();  // replays the journal
@@ -306,7 +306,7 @@ void ZoneService::CommitBatch(std::vector<PendingEdit>& batch) {
   // snapshot is the published one patched with them (a full Build only after a resync).
   struct Touched {
     dns::Name origin;
-    std::map<std::pair<std::string, uint16_t>, dns::Name> rrsets;  // (lower-case wire owner, type)
+    RRsetIds rrsets;
     bool rebuild = false;
   };
   std::map<std::string, Touched> touched;
@@ -359,9 +359,8 @@ void ZoneService::CommitBatch(std::vector<PendingEdit>& batch) {
         for (const auto& r : *list) {
           if (last && last->type == r.type && last->name == r.name) continue;
           last = &r;
-          std::pair rrset(std::string(r.name.Lowercased().wire()), r.type);
-          t.rrsets.emplace(rrset, r.name);
-          if (u.complete) u.rrsets.emplace(std::move(rrset), r.name);
+          t.rrsets.insert({r.name, r.type});
+          if (u.complete) u.rrsets.insert({r.name, r.type});
         }
       }
       change_of[i] = changes.size();
@@ -400,7 +399,7 @@ void ZoneService::CommitBatch(std::vector<PendingEdit>& batch) {
       if (prev) {
         std::vector<dns::Zone::RRsetChange> rrsets;
         rrsets.reserve(t.rrsets.size());
-        for (const auto& [k, owner] : t.rrsets) rrsets.push_back({owner, k.second, c->second.RRset(owner, k.second)});
+        for (const auto& id : t.rrsets) rrsets.push_back({id.owner, id.type, c->second.RRset(id.owner, id.type)});
         zone = dns::Zone::Patch(*prev, rrsets);
         if (!zone.ok()) spdlog::error("zone {}: patching the snapshot failed, rebuilding it: {}", origin.ToText(), zone.status().ToString());
       }

@@ -11,6 +11,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <unordered_set>
 #include <vector>
 
 #include "core/status.h"
@@ -131,10 +132,20 @@ class ZoneService {
   // Editable copies of zones that have been edited, built on first edit (committer only).
   std::map<std::string, dns::ZoneContent> contents_;
   std::vector<std::pair<dns::Name, uint32_t>> changed_;  // file zones reloaded, to notify
+  // A set of RRsets, each named by its owner (compared without case) and type.
+  struct RRsetId {
+    dns::Name owner;
+    uint16_t type = 0;
+    bool operator==(const RRsetId&) const = default;
+  };
+  struct RRsetIdHash {
+    size_t operator()(const RRsetId& id) const { return dns::HashWireName(id.owner.wire()) * 31 + id.type; }
+  };
+  using RRsetIds = std::unordered_set<RRsetId, RRsetIdHash>;
   // Per edited zone since its journal was last folded: the RRsets its changes touched, so the
   // fold writes their current state (Store::FoldRRsets) instead of replaying every change.
   struct Unfolded {
-    std::map<std::pair<std::string, uint16_t>, dns::Name> rrsets;  // (lower-case wire owner, type)
+    RRsetIds rrsets;
     size_t changes = 0;
     bool complete = true;  // false once the editable copy was dropped: the store replays instead
   };

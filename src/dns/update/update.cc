@@ -265,6 +265,33 @@ uint16_t ProcessUpdate(const UpdateMessage& msg, ZoneContent& zone, const WriteP
 }
 
 std::string WriteUpdateResponse(const UpdateMessage& request, uint16_t rc, uint16_t edns_udp_size) {
+  if (rc <= 0xF) {
+    // Written directly (every acknowledged update comes through here): header, the zone
+    // section echoed, and an empty OPT when the request had EDNS; what Message::Build makes.
+    std::string_view zone = request.zone.wire();
+    std::string out(12 + (request.has_zone ? zone.size() + 4 : 0) + (request.has_edns ? 11 : 0), '\0');
+    auto put16 = [&out](size_t at, uint16_t v) {
+      out[at] = static_cast<char>(v >> 8);
+      out[at + 1] = static_cast<char>(v);
+    };
+    put16(0, request.id);
+    put16(2, static_cast<uint16_t>(flag::kQR | opcode::kUpdate << 11 | rc));
+    put16(4, request.has_zone ? 1 : 0);
+    put16(10, request.has_edns ? 1 : 0);
+    size_t at = 12;
+    if (request.has_zone) {
+      out.replace(at, zone.size(), zone);
+      at += zone.size();
+      put16(at, type::kSOA);
+      put16(at + 2, request.zone_class);
+      at += 4;
+    }
+    if (request.has_edns) {
+      put16(at + 1, type::kOPT);  // root owner, then TYPE, CLASS = UDP size, TTL 0, RDLENGTH 0
+      put16(at + 3, edns_udp_size);
+    }
+    return out;
+  }
   Message m;
   m.id = request.id;
   m.flags = flag::kQR;

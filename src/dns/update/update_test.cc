@@ -664,5 +664,33 @@ TEST(UpdateResponse, FormErrWithoutZoneAndBadVers) {
   EXPECT_EQ(parsed->edns->version, 0);
 }
 
+TEST(UpdateResponse, DirectWriterMatchesTheMessageBuilder) {
+  // The direct path (rcodes up to 15) must give exactly what Message::Build gives.
+  for (bool zone : {false, true}) {
+    for (bool edns : {false, true}) {
+      for (uint16_t rc : {rcode::kNoError, rcode::kFormErr, rcode::kServFail, rcode::kNXDomain, rcode::kRefused,
+                          rcode::kYXDomain, rcode::kNXRRSet, rcode::kNotAuth, rcode::kNotZone}) {
+        UpdateMessage m;
+        m.id = 0x1234;
+        m.has_zone = zone;
+        m.zone = Name::FromText("Dyn.Example.").value();
+        m.zone_class = cls::kIN;
+        m.has_edns = edns;
+        Message want;
+        want.id = m.id;
+        want.flags = flag::kQR;
+        want.set_opcode(opcode::kUpdate);
+        if (zone) want.questions.push_back(Question{m.zone, type::kSOA, m.zone_class});
+        if (edns) {
+          want.edns.emplace();
+          want.edns->udp_size = 1232;
+        }
+        want.set_rcode(rc);
+        EXPECT_EQ(WriteUpdateResponse(m, rc, 1232), want.Build()) << zone << edns << rc;
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace berth::dns::update
