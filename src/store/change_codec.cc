@@ -1,20 +1,32 @@
 #include "store/change_codec.h"
 
+#include <algorithm>
 #include <cstdint>
 
 namespace berth::store {
 namespace {
 
 constexpr uint8_t kFormatVersion = 1;
+constexpr uint8_t kGroupFormatVersion = 2;
+constexpr size_t kMinRecordSize = 11;       // a lower bound on one record's encoding
+constexpr size_t kGroupHeaderSize = 5;      // version, count
+constexpr size_t kMinGroupChangeSize = 16;  // serials and record counts
 
-void PutU16(std::string& out, uint16_t v) {
-  out.push_back(static_cast<char>(v >> 8));
-  out.push_back(static_cast<char>(v));
+// Writes `v` big-endian into the `bytes` bytes at `p`.
+void StoreBE(char* p, uint32_t v, int bytes) {
+  for (int i = 0; i < bytes; ++i) p[i] = static_cast<char>(v >> (8 * (bytes - 1 - i)));
 }
 
 void PutU32(std::string& out, uint32_t v) {
-  PutU16(out, static_cast<uint16_t>(v >> 16));
-  PutU16(out, static_cast<uint16_t>(v));
+  char b[4];
+  StoreBE(b, v, 4);
+  out.append(b, 4);
+}
+
+size_t EncodedSize(const std::vector<dns::Record>& records) {
+  size_t size = 0;
+  for (const auto& r : records) size += 1 + r.name.wire().size() + 10 + r.rdata.size();
+  return size;
 }
 
 void PutRecords(std::string& out, const std::vector<dns::Record>& records) {
@@ -22,10 +34,12 @@ void PutRecords(std::string& out, const std::vector<dns::Record>& records) {
     std::string_view owner = r.name.wire();
     out.push_back(static_cast<char>(owner.size()));
     out.append(owner);
-    PutU16(out, r.type);
-    PutU16(out, r.cls);
-    PutU32(out, r.ttl);
-    PutU16(out, static_cast<uint16_t>(r.rdata.size()));
+    char fixed[10];  // type, class, TTL, RDATA length
+    StoreBE(fixed, r.type, 2);
+    StoreBE(fixed + 2, r.cls, 2);
+    StoreBE(fixed + 4, r.ttl, 4);
+    StoreBE(fixed + 8, static_cast<uint32_t>(r.rdata.size()), 2);
+    out.append(fixed, sizeof fixed);
     out.append(r.rdata);
   }
 }
@@ -82,10 +96,7 @@ Status ReadRecords(Cursor& in, uint32_t count, std::vector<dns::Record>& out) {
 
 std::string EncodeChange(const std::vector<dns::Record>& removed, const std::vector<dns::Record>& added) {
   std::string out;
-  size_t size = 9;
-  for (const auto* list : {&removed, &added})
-    for (const auto& r : *list) size += 1 + r.name.wire().size() + 10 + r.rdata.size();
-  out.reserve(size);
+  out.reserve(9 + EncodedSize(removed) + EncodedSize(added));
   out.push_back(static_cast<char>(kFormatVersion));
   PutU32(out, static_cast<uint32_t>(removed.size()));
   PutU32(out, static_cast<uint32_t>(added.size()));
@@ -94,18 +105,56 @@ std::string EncodeChange(const std::vector<dns::Record>& removed, const std::vec
   return out;
 }
 
-Status DecodeChange(std::string_view blob, std::vector<dns::Record>& removed, std::vector<dns::Record>& added) {
+std::string ChangeAsGroup(uint32_t old_serial, uint32_t new_serial, std::string_view change) {
+  std::string out;
+  out.reserve(kGroupHeaderSize + 8 + change.size());
+  out.push_back(static_cast<char>(kGroupFormatVersion));
+  PutU32(out, 1);
+  PutU32(out, old_serial);
+  PutU32(out, new_serial);
+  if (!change.empty()) out.append(change.substr(1));
+  return out;
+}
+
+ChangeGroupWriter::ChangeGroupWriter() {
+  out_.push_back(static_cast<char>(kGroupFormatVersion));
+  PutU32(out_, 0);  // the count, kept current by Add
+}
+
+void ChangeGroupWriter::Add(uint32_t old_serial, uint32_t new_serial, const std::vector<dns::Record>& removed,
+                            const std::vector<dns::Record>& added) {
+  size_t size = out_.size() + kMinGroupChangeSize + EncodedSize(removed) + EncodedSize(added);
+  if (size > out_.capacity()) out_.reserve(std::max(size, 2 * out_.capacity()));
+  PutU32(out_, old_serial);
+  PutU32(out_, new_serial);
+  PutU32(out_, static_cast<uint32_t>(removed.size()));
+  PutU32(out_, static_cast<uint32_t>(added.size()));
+  PutRecords(out_, removed);
+  PutRecords(out_, added);
+  StoreBE(&out_[1], ++count_, 4);
+}
+
+Status DecodeChanges(std::string_view blob, std::vector<JournalEntry>& out) {
   Cursor in(blob);
-  if (in.Uint(1) != kFormatVersion) return Corrupt("unknown format version");
-  uint32_t n_removed = in.Uint(4);
-  uint32_t n_added = in.Uint(4);
+  if (in.Uint(1) != kGroupFormatVersion) return Corrupt("unknown format version");
+  uint32_t count = in.Uint(4);
   if (!in.ok()) return Corrupt("truncated header");
-  // Each record takes at least 11 bytes: refuse counts the blob cannot hold before reserving.
-  if ((uint64_t{n_removed} + n_added) * 11 > blob.size()) return Corrupt("record count exceeds its size");
-  removed.reserve(removed.size() + n_removed);
-  added.reserve(added.size() + n_added);
-  RETURN_IF_ERROR(ReadRecords(in, n_removed, removed));
-  RETURN_IF_ERROR(ReadRecords(in, n_added, added));
+  if (uint64_t{count} * kMinGroupChangeSize > blob.size() - kGroupHeaderSize) return Corrupt("change count exceeds its size");
+  out.reserve(out.size() + count);
+  for (uint32_t i = 0; i < count; ++i) {
+    JournalEntry e;
+    e.old_serial = in.Uint(4);
+    e.new_serial = in.Uint(4);
+    uint32_t n_removed = in.Uint(4);
+    uint32_t n_added = in.Uint(4);
+    if (!in.ok()) return Corrupt("truncated change");
+    if ((uint64_t{n_removed} + n_added) * kMinRecordSize > blob.size()) return Corrupt("record count exceeds its size");
+    e.removed.reserve(n_removed);
+    e.added.reserve(n_added);
+    RETURN_IF_ERROR(ReadRecords(in, n_removed, e.removed));
+    RETURN_IF_ERROR(ReadRecords(in, n_added, e.added));
+    out.push_back(std::move(e));
+  }
   if (!in.done()) return Corrupt("trailing bytes");
   return Status::Ok();
 }

@@ -13,40 +13,103 @@ dns::Record R(const char* owner, uint16_t type, uint32_t ttl, std::string rdata)
   return dns::Record{*name, type, dns::cls::kIN, ttl, std::move(rdata)};
 }
 
+// Format 1 is only ever read as a group of one (the version-5 migration).
+std::vector<JournalEntry> DecodeFormat1(const std::string& blob, Status* status) {
+  std::vector<JournalEntry> out;
+  *status = DecodeChanges(ChangeAsGroup(7, 8, blob), out);
+  return out;
+}
+
 TEST(ChangeCodec, RoundTripsRecordsWithCaseTtlAndEmptyRdata) {
   std::vector<dns::Record> removed = {R("Host.Example.", dns::type::kA, 600, std::string("\x0a\0\0\x01", 4))};
   std::vector<dns::Record> added = {R("host.example.", dns::type::kA, 60, std::string("\x0a\0\0\x02", 4)),
                                     R("x.example.", 65280, 0, "")};
-  std::string blob = EncodeChange(removed, added);
-  std::vector<dns::Record> got_removed, got_added;
-  ASSERT_TRUE(DecodeChange(blob, got_removed, got_added).ok());
-  EXPECT_EQ(got_removed, removed);
-  EXPECT_EQ(got_removed[0].name.ToText(), "Host.Example.");
-  EXPECT_EQ(got_added, added);
-  std::vector<dns::Record> none_r, none_a;
-  ASSERT_TRUE(DecodeChange(EncodeChange({}, {}), none_r, none_a).ok());
-  EXPECT_TRUE(none_r.empty() && none_a.empty());
+  Status st;
+  auto got = DecodeFormat1(EncodeChange(removed, added), &st);
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].old_serial, 7u);
+  EXPECT_EQ(got[0].new_serial, 8u);
+  EXPECT_EQ(got[0].removed, removed);
+  EXPECT_EQ(got[0].removed[0].name.ToText(), "Host.Example.");
+  EXPECT_EQ(got[0].added, added);
+  // The same change written as a group is the same bytes.
+  ChangeGroupWriter group;
+  group.Add(7, 8, removed, added);
+  EXPECT_EQ(ChangeAsGroup(7, 8, EncodeChange(removed, added)), group.blob());
+  got = DecodeFormat1(EncodeChange({}, {}), &st);
+  ASSERT_TRUE(st.ok());
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_TRUE(got[0].removed.empty() && got[0].added.empty());
 }
 
-TEST(ChangeCodec, EveryDamagedBlobIsAnIoError) {
+TEST(ChangeCodec, EveryDamagedChangeIsAnIoErrorWhenRead) {
   std::string blob = EncodeChange({R("a.example.", dns::type::kTXT, 5, "\x03" "abc")},
                                   {R("b.example.", dns::type::kA, 5, std::string(4, '\1'))});
-  std::vector<dns::Record> r, a;
-  // Every truncation, every trailing byte, a wrong version and absurd counts.
+  Status st;
+  // Every truncation, every trailing byte, absurd counts.
   for (size_t n = 0; n < blob.size(); ++n) {
-    EXPECT_EQ(DecodeChange(blob.substr(0, n), r, a).code(), Code::kIo) << n;
+    DecodeFormat1(blob.substr(0, n), &st);
+    EXPECT_EQ(st.code(), Code::kIo) << n;
   }
-  EXPECT_EQ(DecodeChange(blob + "x", r, a).code(), Code::kIo);
-  std::string v2 = blob;
-  v2[0] = 2;
-  EXPECT_EQ(DecodeChange(v2, r, a).code(), Code::kIo);
+  DecodeFormat1(blob + "x", &st);
+  EXPECT_EQ(st.code(), Code::kIo);
   std::string huge = blob;
   huge[1] = '\x7f';
-  EXPECT_EQ(DecodeChange(huge, r, a).code(), Code::kIo);
+  DecodeFormat1(huge, &st);
+  EXPECT_EQ(st.code(), Code::kIo);
   // An owner name that is not a valid wire name.
   std::string bad_owner = blob;
   bad_owner[10] = '\x3f';
-  EXPECT_EQ(DecodeChange(bad_owner, r, a).code(), Code::kIo);
+  DecodeFormat1(bad_owner, &st);
+  EXPECT_EQ(st.code(), Code::kIo);
+}
+
+TEST(ChangeCodec, GroupRoundTripsChangesInOrder) {
+  ChangeGroupWriter group;
+  EXPECT_EQ(group.count(), 0u);
+  std::vector<JournalEntry> none;
+  ASSERT_TRUE(DecodeChanges(group.blob(), none).ok());
+  EXPECT_TRUE(none.empty());
+  std::vector<dns::Record> r1 = {R("Host.Example.", dns::type::kA, 600, std::string("\x0a\0\0\x01", 4))};
+  std::vector<dns::Record> a1 = {R("host.example.", dns::type::kA, 60, std::string("\x0a\0\0\x02", 4)),
+                                 R("x.example.", 65280, 0, "")};
+  group.Add(7, 8, r1, a1);
+  group.Add(8, 4294967295u, {}, {});
+  group.Add(4294967295u, 1, a1, r1);
+  EXPECT_EQ(group.count(), 3u);
+  std::vector<JournalEntry> got = {JournalEntry{}};  // appended to
+  ASSERT_TRUE(DecodeChanges(group.blob(), got).ok());
+  ASSERT_EQ(got.size(), 4u);
+  EXPECT_EQ(got[1].old_serial, 7u);
+  EXPECT_EQ(got[1].new_serial, 8u);
+  EXPECT_EQ(got[1].removed, r1);
+  EXPECT_EQ(got[1].removed[0].name.ToText(), "Host.Example.");
+  EXPECT_EQ(got[1].added, a1);
+  EXPECT_EQ(got[2].new_serial, 4294967295u);
+  EXPECT_TRUE(got[2].removed.empty() && got[2].added.empty());
+  EXPECT_EQ(got[3].removed, a1);
+  EXPECT_EQ(got[3].added, r1);
+}
+
+TEST(ChangeCodec, EveryDamagedGroupIsAnIoError) {
+  ChangeGroupWriter group;
+  group.Add(1, 2, {R("a.example.", dns::type::kTXT, 5, "\x03" "abc")}, {R("b.example.", dns::type::kA, 5, std::string(4, '\1'))});
+  group.Add(2, 3, {}, {R("c.example.", dns::type::kA, 5, std::string(4, '\2'))});
+  const std::string& blob = group.blob();
+  std::vector<JournalEntry> out;
+  for (size_t n = 0; n < blob.size(); ++n) EXPECT_EQ(DecodeChanges(blob.substr(0, n), out).code(), Code::kIo) << n;
+  EXPECT_EQ(DecodeChanges(blob + "x", out).code(), Code::kIo);
+  std::string v1 = blob;
+  v1[0] = 1;  // a single change's format is not a group
+  EXPECT_EQ(DecodeChanges(v1, out).code(), Code::kIo);
+  EXPECT_EQ(DecodeChanges(EncodeChange({}, {}), out).code(), Code::kIo);
+  std::string huge = blob;
+  huge[1] = '\x7f';
+  EXPECT_EQ(DecodeChanges(huge, out).code(), Code::kIo);
+  std::string huge_records = blob;
+  huge_records[5 + 8] = '\x7f';  // the first change's removed count
+  EXPECT_EQ(DecodeChanges(huge_records, out).code(), Code::kIo);
 }
 
 }  // namespace

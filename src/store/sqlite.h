@@ -105,11 +105,14 @@ class Connection {
         return Status(Code::kIo, "state database " + path + ": cannot enable WAL (mode " +
                                      mode + ")");
       }
+      // Deleted rows (credentials) are overwritten with zeros, whatever SQLite was built with;
+      // folds relax it for the journal (see AsFold in store.cc).
+      RETURN_IF_ERROR(conn->Exec("PRAGMA secure_delete=ON"));
     }
     RETURN_IF_ERROR(conn->Exec("PRAGMA synchronous=FULL"));
     RETURN_IF_ERROR(conn->Exec("PRAGMA foreign_keys=ON"));
-    // Each change of a group commit is a savepoint; its undo journal is scratch, so keep it
-    // (and temp tables) in memory instead of writing every touched page to a temp file.
+    // Statement journals (a multi-row statement inside a transaction) and temporary b-trees are
+    // scratch: keep them in memory instead of writing every touched page to a temp file.
     RETURN_IF_ERROR(conn->Exec("PRAGMA temp_store=MEMORY"));
     return conn;
   }
@@ -143,6 +146,16 @@ class Connection {
     return Status(CodeFor(rc), "opening state database " + path_ + ": " + msg);
   }
 
+  // Runs fixed SQL text through the statement cache: for statements run often (transaction
+  // control), which sqlite3_exec would parse again on every use. Not for PRAGMAs: many act when
+  // prepared, not when run.
+  Status Run(const char* sql) {
+    ASSIGN_OR_RETURN(Stmt s, Prepare(sql));
+    return s.Run();
+  }
+
+  // The statement for `sql`, prepared on first use and cached by the text's address (all SQL is
+  // constants), so each statement is parsed once per connection.
   Result<Stmt> Prepare(const char* sql) {
     auto it = cache_.find(sql);
     if (it == cache_.end()) {
@@ -184,21 +197,25 @@ Status ForEachRow(Stmt& s, Fn&& fn) {
 class Transaction {
  public:
   static Result<Transaction> Begin(Connection& conn, bool write) {
-    RETURN_IF_ERROR(conn.Exec(write ? "BEGIN IMMEDIATE" : "BEGIN"));
+    RETURN_IF_ERROR(conn.Run(write ? kBeginWrite : kBeginRead));
     return Transaction(&conn);
   }
   Transaction(Transaction&& o) noexcept : conn_(std::exchange(o.conn_, nullptr)) {}
   Transaction(const Transaction&) = delete;
   ~Transaction() {
-    if (conn_ != nullptr) (void)conn_->Exec("ROLLBACK");
+    if (conn_ != nullptr) (void)conn_->Run(kRollback);
   }
   Status Commit() {
-    Status s = conn_->Exec("COMMIT");
+    Status s = conn_->Run(kCommit);
     if (s.ok()) conn_ = nullptr;
     return s;
   }
 
  private:
+  static constexpr char kBeginWrite[] = "BEGIN IMMEDIATE";
+  static constexpr char kBeginRead[] = "BEGIN";
+  static constexpr char kCommit[] = "COMMIT";
+  static constexpr char kRollback[] = "ROLLBACK";
   explicit Transaction(Connection* conn) : conn_(conn) {}
   Connection* conn_;
 };

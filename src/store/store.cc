@@ -121,6 +121,25 @@ constexpr const char* kMigrationV4[] = {
     "ALTER TABLE zones ADD COLUMN applied_change_id INTEGER NOT NULL DEFAULT 0",
 };
 Status MigrateJournalToBlobs(Connection& conn);
+// Version 5: one journal row per zone per group commit instead of one per change. `diff` holds
+// the row's changes in order (change_codec.h format 2); `id` still numbers a zone's changes one
+// by one, the row's being that of its last change and `changes` how many it holds, so
+// applied_change_id and trimming still count changes. A rowid table with its (zone_id, id) key
+// as the index, not WITHOUT ROWID: a group's row outgrows a page, and an index b-tree compares
+// keys by reading whole overflowing rows. MigrateJournalToGroups copies the version-4 rows
+// (renumbering each zone's changes from 1) and replaces the table.
+constexpr const char* kMigrationV5[] = {
+    R"(CREATE TABLE zone_changes_v5(
+         zone_id    INTEGER NOT NULL REFERENCES zones(id) ON DELETE CASCADE,
+         id         INTEGER NOT NULL,
+         changes    INTEGER NOT NULL CHECK (changes > 0),
+         old_serial INTEGER NOT NULL,
+         new_serial INTEGER NOT NULL,
+         changed_at INTEGER NOT NULL,
+         diff       BLOB NOT NULL,
+         PRIMARY KEY (zone_id, id)))",
+};
+Status MigrateJournalToGroups(Connection& conn);
 struct Migration {
   const char* const* statements;
   size_t count;
@@ -129,7 +148,8 @@ struct Migration {
 constexpr Migration kMigrations[] = {{kMigrationV1, std::size(kMigrationV1), nullptr},
                                      {kMigrationV2, std::size(kMigrationV2), nullptr},
                                      {kMigrationV3, std::size(kMigrationV3), nullptr},
-                                     {kMigrationV4, std::size(kMigrationV4), MigrateJournalToBlobs}};
+                                     {kMigrationV4, std::size(kMigrationV4), MigrateJournalToBlobs},
+                                     {kMigrationV5, std::size(kMigrationV5), MigrateJournalToGroups}};
 static_assert(std::size(kMigrations) == Store::kSchemaVersion);
 
 // ---- Statements (all prepared and cached per connection by address) ------------------------
@@ -158,26 +178,39 @@ constexpr char kUpsertRecord[] =
     "INSERT INTO records(zone_id, name, owner_wire, type, class, ttl, rdata) "
     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (zone_id, name, type, class, rdata) "
     "DO UPDATE SET owner_wire = excluded.owner_wire, ttl = excluded.ttl";
-constexpr char kInsertChange[] =
-    "INSERT INTO zone_changes(zone_id, old_serial, new_serial, changed_at, diff) "
-    "VALUES (?1, ?2, ?3, ?4, ?5)";
+// The records of one RRset, and rewriting a row in place (FoldRRsets).
+constexpr char kSelectRRset[] =
+    "SELECT id, owner_wire, class, ttl, rdata FROM records WHERE zone_id = ?1 AND name = ?2 AND type = ?3";
+constexpr char kUpdateRecord[] =
+    "UPDATE records SET owner_wire = ?2, class = ?3, ttl = ?4, rdata = ?5 WHERE id = ?1";
+constexpr char kUpdateRecordAttrs[] = "UPDATE records SET owner_wire = ?2, ttl = ?3 WHERE id = ?1";
+// The journal: one row per zone per group commit, `id` the number of its last change.
+constexpr char kInsertChanges[] =
+    "INSERT INTO zone_changes(zone_id, id, changes, old_serial, new_serial, changed_at, diff) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
 constexpr char kSelectChanges[] =
-    "SELECT id, old_serial, new_serial, changed_at, diff FROM zone_changes WHERE zone_id = ?1 "
-    "ORDER BY id";
+    "SELECT changed_at, diff FROM zone_changes WHERE zone_id = ?1 ORDER BY id";
 constexpr char kSelectApplied[] = "SELECT applied_change_id FROM zones WHERE id = ?1";
 constexpr char kSelectLastChange[] = "SELECT max(id) FROM zone_changes WHERE zone_id = ?1";
-constexpr char kDeleteRRset[] = "DELETE FROM records WHERE zone_id = ?1 AND name = ?2 AND type = ?3";
+// The number the zone's next change gets: after its newest journaled or folded one.
+constexpr char kSelectNextChange[] =
+    "SELECT max(applied_change_id, coalesce((SELECT max(id) FROM zone_changes WHERE zone_id = ?1), 0)) + 1 "
+    "FROM zones WHERE id = ?1";
 constexpr char kSetApplied[] = "UPDATE zones SET applied_change_id = ?2 WHERE id = ?1";
 constexpr char kSelectUnapplied[] =
     "SELECT id, diff FROM zone_changes WHERE zone_id = ?1 AND id > ?2 ORDER BY id";
 constexpr char kCountUnapplied[] =
-    "SELECT z.id, count(*) FROM zones z JOIN zone_changes c "
+    "SELECT z.id, sum(c.changes) FROM zones z JOIN zone_changes c "
     "ON c.zone_id = z.id AND c.id > z.applied_change_id GROUP BY z.id";
-// Everything older than the newest ?2 entries, but never a change not yet folded into the
-// records (id > ?3). min() is NULL, deleting nothing, when there are no more than ?2.
-constexpr char kTrimJournal[] =
-    "DELETE FROM zone_changes WHERE zone_id = ?1 AND id <= min(?3, "
-    "(SELECT id FROM zone_changes WHERE zone_id = ?1 ORDER BY id DESC LIMIT 1 OFFSET ?2))";
+// Trimming: the rows whose changes are all at or below ?2, then the oldest row left (which may
+// straddle ?2).
+constexpr char kCountChangesUpTo[] =
+    "SELECT coalesce(sum(changes), 0) FROM zone_changes WHERE zone_id = ?1 AND id <= ?2";
+constexpr char kDeleteChangesUpTo[] = "DELETE FROM zone_changes WHERE zone_id = ?1 AND id <= ?2";
+constexpr char kSelectOldestChanges[] =
+    "SELECT id, changes, diff FROM zone_changes WHERE zone_id = ?1 ORDER BY id LIMIT 1";
+constexpr char kUpdateChanges[] =
+    "UPDATE zone_changes SET changes = ?3, old_serial = ?4, diff = ?5 WHERE zone_id = ?1 AND id = ?2";
 constexpr char kSelectCredentials[] =
     "SELECT kind, name, secret, algorithm, scope, created_at FROM credentials ORDER BY kind, name";
 constexpr char kInsertCredential[] =
@@ -254,7 +287,7 @@ Status ValidateRecords(const dns::Name& zone, const std::vector<dns::Record>& re
       return InvalidArgument("record " + Describe(r) + " has a type that cannot be stored");
     }
     if (r.rdata.size() > 65535) return InvalidArgument("record " + Describe(r) + ": RDATA too long");
-    RETURN_IF_ERROR(dns::ValidateRdata(r.type, r.rdata).WithContext("record " + Describe(r)));
+    if (Status s = dns::ValidateRdata(r.type, r.rdata); !s.ok()) return s.WithContext("record " + Describe(r));
   }
   return Status::Ok();
 }
@@ -293,14 +326,32 @@ Result<int64_t> InsertZone(Connection& conn, const dns::Name& zone, ZoneSource s
   return conn.LastInsertId();
 }
 
-// Appends one journal entry; returns its id.
+Result<int64_t> NextChangeId(Connection& conn, int64_t zone_id) {
+  ASSIGN_OR_RETURN(Stmt s, conn.Prepare(kSelectNextChange));
+  s.Int(1, zone_id);
+  ASSIGN_OR_RETURN(bool row, s.Step());
+  if (!row) return NotFound("zone id " + std::to_string(zone_id) + " does not exist");
+  return s.ColInt(0);
+}
+
+// Appends one journal row: the zone's changes `first_id` onwards, in `group`, moving it from
+// `old_serial` to `new_serial`.
+Status InsertChanges(Connection& conn, int64_t zone_id, int64_t first_id, uint32_t old_serial,
+                     uint32_t new_serial, const ChangeGroupWriter& group) {
+  ASSIGN_OR_RETURN(Stmt s, conn.Prepare(kInsertChanges));
+  s.Int(1, zone_id).Int(2, first_id + group.count() - 1).Int(3, group.count());
+  s.Int(4, old_serial).Int(5, new_serial).Int(6, NowSeconds()).Blob(7, group.blob());
+  return s.Run();
+}
+
+// Appends one journal entry in a row of its own; returns its id.
 Result<int64_t> Journal(Connection& conn, int64_t zone_id, uint32_t old_serial, uint32_t new_serial,
                         const std::vector<dns::Record>& removed, const std::vector<dns::Record>& added) {
-  ASSIGN_OR_RETURN(Stmt s, conn.Prepare(kInsertChange));
-  s.Int(1, zone_id).Int(2, old_serial).Int(3, new_serial).Int(4, NowSeconds());
-  s.Blob(5, EncodeChange(removed, added));
-  RETURN_IF_ERROR(s.Run());
-  return conn.LastInsertId();
+  ChangeGroupWriter group;
+  group.Add(old_serial, new_serial, removed, added);
+  ASSIGN_OR_RETURN(int64_t id, NextChangeId(conn, zone_id));
+  RETURN_IF_ERROR(InsertChanges(conn, zone_id, id, old_serial, new_serial, group));
+  return id;
 }
 
 // Identity of a stored record: owner (case-folded), type, class and RDATA; TTL and owner case
@@ -394,10 +445,11 @@ Result<int64_t> ReadUnapplied(Connection& conn, int64_t zone_id, int64_t applied
   ASSIGN_OR_RETURN(Stmt s, conn.Prepare(kSelectUnapplied));
   s.Int(1, zone_id).Int(2, applied);
   int64_t last = applied;
+  std::vector<JournalEntry> entries;
   RETURN_IF_ERROR(ForEachRow(s, [&]() -> Status {
-    std::vector<dns::Record> removed, added;
-    RETURN_IF_ERROR(DecodeChange(s.ColBlob(1), removed, added));
-    net.Take(std::move(removed), std::move(added));
+    entries.clear();
+    RETURN_IF_ERROR(DecodeChanges(s.ColBlob(1), entries));
+    for (auto& e : entries) net.Take(std::move(e.removed), std::move(e.added));
     last = s.ColInt(0);
     return Status::Ok();
   }));
@@ -412,20 +464,66 @@ Result<int64_t> AppliedChangeId(Connection& conn, int64_t zone_id) {
   return s.ColInt(0);
 }
 
-// Runs `fn` (a write transaction returning Status or Result) with synchronous=NORMAL: for a
-// fold, which loses nothing if a crash undoes it (the journal still holds every change), so it
-// does not wait for an fsync of its own; the next durable commit syncs it along.
+// Runs `fn`, a fold's write transaction (returning Status or Result), with what a fold can
+// afford: synchronous=NORMAL, since losing it to a crash loses nothing (the journal still holds
+// every change), so it does not wait for an fsync of its own (the next durable commit syncs it
+// along); and secure_delete=FAST, since it frees pages of journal rows (public DNS data) by the
+// hundred, which ON would zero and write out one by one.
 template <typename Fn>
-auto WithoutOwnFsync(Connection& conn, Fn&& fn) -> decltype(fn()) {
+auto AsFold(Connection& conn, Fn&& fn) -> decltype(fn()) {
   RETURN_IF_ERROR(conn.Exec("PRAGMA synchronous=NORMAL"));
-  auto result = fn();
-  Status full = conn.Exec("PRAGMA synchronous=FULL");
-  if (result.ok() && !full.ok()) return full;
+  Status fast = conn.Exec("PRAGMA secure_delete=FAST");
+  auto result = fast.ok() ? fn() : decltype(fn())(fast);
+  Status restored = conn.Exec("PRAGMA synchronous=FULL");
+  if (restored.ok()) restored = conn.Exec("PRAGMA secure_delete=ON");
+  if (result.ok() && !restored.ok()) return restored;
   return result;
 }
 
-// Records that the zone's records table holds every journal entry up to `last` (from
-// `applied`) and trims the journal to its newest `journal_keep` folded entries (0: keep all).
+// Drops the zone's journal entries numbered up to `cut`; returns how many went. Whole rows go
+// in one range delete; the oldest row left may straddle the cut (a group commit's row), and is
+// rewritten with only its newer entries.
+Result<size_t> DropChangesUpTo(Connection& conn, int64_t zone_id, int64_t cut) {
+  size_t dropped;
+  {
+    ASSIGN_OR_RETURN(Stmt s, conn.Prepare(kCountChangesUpTo));
+    s.Int(1, zone_id).Int(2, cut);
+    RETURN_IF_ERROR(s.Step().status());
+    dropped = static_cast<size_t>(s.ColInt(0));
+  }
+  if (dropped > 0) {
+    ASSIGN_OR_RETURN(Stmt s, conn.Prepare(kDeleteChangesUpTo));
+    s.Int(1, zone_id).Int(2, cut);
+    RETURN_IF_ERROR(s.Run());
+  }
+  int64_t id, count;
+  std::vector<JournalEntry> entries;
+  {
+    ASSIGN_OR_RETURN(Stmt s, conn.Prepare(kSelectOldestChanges));
+    s.Int(1, zone_id);
+    ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) return dropped;
+    id = s.ColInt(0);
+    count = s.ColInt(1);
+    if (id - count >= cut) return dropped;  // its first entry, id - count + 1, is newer
+    RETURN_IF_ERROR(DecodeChanges(s.ColBlob(2), entries));
+  }
+  size_t older = static_cast<size_t>(cut - (id - count));
+  if (entries.size() != static_cast<size_t>(count) || older >= entries.size()) {
+    return Status(Code::kIo, "corrupt journal row in the state database: its change count does not match");
+  }
+  ChangeGroupWriter group;
+  for (size_t i = older; i < entries.size(); ++i) {
+    group.Add(entries[i].old_serial, entries[i].new_serial, entries[i].removed, entries[i].added);
+  }
+  ASSIGN_OR_RETURN(Stmt s, conn.Prepare(kUpdateChanges));
+  s.Int(1, zone_id).Int(2, id).Int(3, group.count()).Int(4, entries[older].old_serial).Blob(5, group.blob());
+  RETURN_IF_ERROR(s.Run());
+  return dropped + older;
+}
+
+// Records that the zone's records table holds every journal entry up to `last`, the newest
+// (from `applied`), and trims the journal to its newest `journal_keep` entries (0: keep all).
 // Returns how many entries went.
 Result<size_t> MarkFolded(Connection& conn, int64_t zone_id, int64_t applied, int64_t last, size_t journal_keep) {
   if (last != applied) {
@@ -433,11 +531,11 @@ Result<size_t> MarkFolded(Connection& conn, int64_t zone_id, int64_t applied, in
     s.Int(1, zone_id).Int(2, last);
     RETURN_IF_ERROR(s.Run());
   }
-  if (journal_keep == 0) return size_t{0};
-  ASSIGN_OR_RETURN(Stmt t, conn.Prepare(kTrimJournal));
-  t.Int(1, zone_id).Int(2, static_cast<int64_t>(journal_keep)).Int(3, last);
-  RETURN_IF_ERROR(t.Run());
-  return static_cast<size_t>(sqlite3_changes(conn.handle()));
+  // Entries are numbered one by one, so the newest `journal_keep` are those after the cut; all
+  // of them are folded now.
+  int64_t keep = static_cast<int64_t>(journal_keep);
+  if (keep == 0 || last <= keep) return size_t{0};
+  return DropChangesUpTo(conn, zone_id, last - keep);
 }
 
 // Folds the zone's unapplied journal entries into its records table and trims the journal to
@@ -462,28 +560,97 @@ Result<size_t> Fold(Connection& conn, int64_t zone_id, size_t journal_keep) {
   return MarkFolded(conn, zone_id, applied, last, journal_keep);
 }
 
-// The batch's zones, looked up once each; their serials written back once at the end.
+// Makes the records table hold exactly `set.records` for the RRset, rewriting rows in place so
+// that a fold does not churn the table: a record still there keeps its row (TTL and owner case
+// updated), a record that came takes the row of one that went, and only the rest are deleted or
+// inserted. (Deleting and re-inserting every touched record moved them all to fresh pages and
+// rebalanced the old ones on every fold.)
+Status WriteRRset(Connection& conn, int64_t zone_id, const Store::RRsetRecords& set) {
+  struct Row {
+    int64_t id;
+    std::string owner_wire;
+    uint16_t cls;
+    uint32_t ttl;
+    std::string rdata;
+    bool kept = false;
+  };
+  std::vector<Row> rows;
+  std::string key = NameKey(set.owner);
+  {
+    ASSIGN_OR_RETURN(Stmt s, conn.Prepare(kSelectRRset));
+    s.Int(1, zone_id).Text(2, key).Int(3, set.type);
+    RETURN_IF_ERROR(ForEachRow(s, [&]() -> Status {
+      rows.push_back({s.ColInt(0), s.ColBlob(1), static_cast<uint16_t>(s.ColInt(2)),
+                      static_cast<uint32_t>(s.ColInt(3)), s.ColBlob(4)});
+      return Status::Ok();
+    }));
+  }
+  auto update = [&](const Row& row, const dns::Record& r) -> Status {
+    if (row.cls == r.cls && row.rdata == r.rdata) {
+      ASSIGN_OR_RETURN(Stmt s, conn.Prepare(kUpdateRecordAttrs));
+      s.Int(1, row.id).Blob(2, r.name.wire()).Int(3, r.ttl);
+      return s.Run();
+    }
+    ASSIGN_OR_RETURN(Stmt s, conn.Prepare(kUpdateRecord));
+    s.Int(1, row.id).Blob(2, r.name.wire()).Int(3, r.cls).Int(4, r.ttl).Blob(5, r.rdata);
+    return s.Run();
+  };
+  std::vector<const dns::Record*> fresh;
+  for (const auto& r : set.records) {
+    auto same = std::find_if(rows.begin(), rows.end(), [&](const Row& row) { return row.cls == r.cls && row.rdata == r.rdata; });
+    if (same == rows.end()) {
+      fresh.push_back(&r);
+    } else if (!same->kept) {  // (kept already: r repeats an earlier record)
+      same->kept = true;
+      if (same->ttl != r.ttl || same->owner_wire != r.name.wire()) RETURN_IF_ERROR(update(*same, r));
+    }
+  }
+  auto next = fresh.begin();
+  for (const Row& row : rows) {
+    if (row.kept) continue;
+    if (next != fresh.end()) {
+      RETURN_IF_ERROR(update(row, **next++));
+    } else {
+      ASSIGN_OR_RETURN(Stmt s, conn.Prepare(kDeleteRecordById));
+      s.Int(1, row.id);
+      RETURN_IF_ERROR(s.Run());
+    }
+  }
+  for (; next != fresh.end(); ++next) RETURN_IF_ERROR(InsertRecord(conn, zone_id, **next));
+  return Status::Ok();
+}
+
+// The batch's zones, looked up once each; their journal rows and serials written at the end.
 class BatchZones {
  public:
   explicit BatchZones(Connection& conn) : conn_(conn) {}
   struct Entry {
     ZoneInfo info;           // its serial moves with each change of the batch
     uint32_t first_serial;
-    size_t journaled = 0;    // changes of the batch
+    int64_t first_id;        // the number of the batch's first change of the zone
+    ChangeGroupWriter changes;
+    void Add(const Change& change) {
+      changes.Add(info.serial, change.new_serial, change.remove, change.add);
+      info.serial = change.new_serial;
+    }
   };
   Result<Entry*> Get(const dns::Name& name) {
+    if (last_ != nullptr && last_->info.name == name) return last_;  // a batch is mostly one zone
     std::string key = NameKey(name);
     auto it = zones_.find(key);
     if (it == zones_.end()) {
       ASSIGN_OR_RETURN(ZoneInfo z, RequireZone(conn_, name));
+      ASSIGN_OR_RETURN(int64_t first_id, NextChangeId(conn_, z.id));
       uint32_t serial = z.serial;
-      it = zones_.emplace(std::move(key), Entry{std::move(z), serial}).first;
+      it = zones_.emplace(std::move(key), Entry{std::move(z), serial, first_id, {}}).first;
     }
-    return &it->second;
+    return last_ = &it->second;
   }
-  // Writes each changed zone's serial.
+  // Writes each changed zone's journal row and serial.
   Status Finish() {
     for (auto& [key, e] : zones_) {
+      if (e.changes.count() == 0) continue;
+      RETURN_IF_ERROR(InsertChanges(conn_, e.info.id, e.first_id, e.first_serial, e.info.serial, e.changes));
       if (e.info.serial == e.first_serial) continue;
       ASSIGN_OR_RETURN(Stmt s, conn_.Prepare(kUpdateSerial));
       s.Int(1, e.info.id).Int(2, e.info.serial).Int(3, NowSeconds());
@@ -495,12 +662,13 @@ class BatchZones {
   template <typename Fn>
   void ForEachJournaled(Fn&& fn) const {
     for (const auto& [key, e] : zones_)
-      if (e.journaled) fn(e.info.id, e.journaled);
+      if (e.changes.count() > 0) fn(e.info.id, size_t{e.changes.count()});
   }
 
  private:
   Connection& conn_;
   std::map<std::string, Entry> zones_;
+  Entry* last_ = nullptr;  // the zone of the previous Get
 };
 
 // Version 4 migration: each journal entry's per-record rows become one encoded `diff`, and
@@ -534,6 +702,48 @@ Status MigrateJournalToBlobs(Connection& conn) {
   return conn.Exec(
       "UPDATE zones SET applied_change_id = "
       "coalesce((SELECT max(id) FROM zone_changes WHERE zone_id = zones.id), 0)");
+}
+
+// Version 5 migration: each version-4 journal row (one change, numbered by a rowid all zones
+// share) becomes a row of that one change, numbered from 1 per zone in the same order, and
+// applied_change_id is renumbered to match. The changes are carried over, not decoded: a damaged
+// one fails when read, as it did, instead of failing the migration.
+Status MigrateJournalToGroups(Connection& conn) {
+  std::map<int64_t, int64_t> applied;  // zone id -> applied_change_id (version-4 numbering)
+  {
+    ASSIGN_OR_RETURN(Stmt s, conn.Prepare("SELECT id, applied_change_id FROM zones"));
+    RETURN_IF_ERROR(ForEachRow(s, [&]() -> Status {
+      applied[s.ColInt(0)] = s.ColInt(1);
+      return Status::Ok();
+    }));
+  }
+  std::map<int64_t, int64_t> renumbered;  // zone id -> applied_change_id (version-5 numbering)
+  {
+    ASSIGN_OR_RETURN(Stmt s, conn.Prepare(
+        "SELECT zone_id, id, old_serial, new_serial, changed_at, diff FROM zone_changes ORDER BY zone_id, id"));
+    int64_t zone = -1, number = 0;
+    RETURN_IF_ERROR(ForEachRow(s, [&]() -> Status {
+      if (s.ColInt(0) != zone) {
+        zone = s.ColInt(0);
+        number = 0;
+      }
+      ++number;
+      if (s.ColInt(1) <= applied[zone]) renumbered[zone] = number;
+      ASSIGN_OR_RETURN(Stmt insert, conn.Prepare(
+          "INSERT INTO zone_changes_v5(zone_id, id, changes, old_serial, new_serial, changed_at, diff) "
+          "VALUES (?1, ?2, 1, ?3, ?4, ?5, ?6)"));
+      insert.Int(1, zone).Int(2, number).Int(3, s.ColInt(2)).Int(4, s.ColInt(3)).Int(5, s.ColInt(4));
+      insert.Blob(6, ChangeAsGroup(static_cast<uint32_t>(s.ColInt(2)), static_cast<uint32_t>(s.ColInt(3)), s.ColBlob(5)));
+      return insert.Run();
+    }));
+  }
+  for (const auto& [zone, old_applied] : applied) {
+    ASSIGN_OR_RETURN(Stmt s, conn.Prepare("UPDATE zones SET applied_change_id = ?2 WHERE id = ?1"));
+    s.Int(1, zone).Int(2, renumbered[zone]);
+    RETURN_IF_ERROR(s.Run());
+  }
+  RETURN_IF_ERROR(conn.Exec("DROP TABLE zone_changes"));
+  return conn.Exec("ALTER TABLE zone_changes_v5 RENAME TO zone_changes");
 }
 
 }  // namespace
@@ -665,35 +875,35 @@ Status Store::DeleteZone(const dns::Name& zone) {
 Result<size_t> Store::TrimJournal(const dns::Name& zone, size_t keep) {
   std::lock_guard lock(write_mu_);
   Connection& conn = *writer_;
-  ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(conn, /*write=*/true));
-  ASSIGN_OR_RETURN(ZoneInfo info, RequireZone(conn, zone));
-  // Only folded entries may go, so fold them all first.
-  ASSIGN_OR_RETURN(size_t removed, Fold(conn, info.id, keep));
-  RETURN_IF_ERROR(tx.Commit());
-  unapplied_.erase(info.id);
-  return removed;
+  Result<std::pair<int64_t, size_t>> trimmed = AsFold(conn, [&]() -> Result<std::pair<int64_t, size_t>> {
+    ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(conn, /*write=*/true));
+    ASSIGN_OR_RETURN(ZoneInfo info, RequireZone(conn, zone));
+    // Only folded entries may go, so fold them all first.
+    ASSIGN_OR_RETURN(size_t removed, Fold(conn, info.id, keep));
+    RETURN_IF_ERROR(tx.Commit());
+    return std::pair(info.id, removed);
+  });
+  RETURN_IF_ERROR(trimmed.status());
+  unapplied_.erase(trimmed->first);
+  return trimmed->second;
 }
 
 Status Store::FoldRRsets(const dns::Name& zone, std::span<const RRsetRecords> rrsets, size_t journal_keep) {
-  for (const auto& set : rrsets) RETURN_IF_ERROR(ValidateRecords(zone, set.records));
-  std::lock_guard lock(write_mu_);
-  Connection& conn = *writer_;
-  Result<int64_t> folded = WithoutOwnFsync(conn, [&]() -> Result<int64_t> {
-    ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(conn, /*write=*/true));
-    ASSIGN_OR_RETURN(ZoneInfo info, RequireZone(conn, zone));
-    for (const auto& set : rrsets) {
-      {
-        ASSIGN_OR_RETURN(Stmt s, conn.Prepare(kDeleteRRset));
-        s.Int(1, info.id).Text(2, NameKey(set.owner)).Int(3, set.type);
-        RETURN_IF_ERROR(s.Run());
-      }
-      for (const auto& r : set.records) {
-        ASSIGN_OR_RETURN(Stmt s, conn.Prepare(kUpsertRecord));
-        s.Int(1, info.id).Text(2, NameKey(r.name)).Blob(3, r.name.wire()).Int(4, r.type);
-        s.Int(5, r.cls).Int(6, r.ttl).Blob(7, r.rdata);
-        RETURN_IF_ERROR(s.Run());
+  for (const auto& set : rrsets) {
+    RETURN_IF_ERROR(ValidateRecords(zone, set.records));
+    for (const auto& r : set.records) {
+      if (r.type != set.type || !(r.name == set.owner)) {
+        return InvalidArgument("record " + Describe(r) + " is not in RRset '" + set.owner.ToText() + " " +
+                               dns::TypeToText(set.type) + "'");
       }
     }
+  }
+  std::lock_guard lock(write_mu_);
+  Connection& conn = *writer_;
+  Result<int64_t> folded = AsFold(conn, [&]() -> Result<int64_t> {
+    ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(conn, /*write=*/true));
+    ASSIGN_OR_RETURN(ZoneInfo info, RequireZone(conn, zone));
+    for (const auto& set : rrsets) RETURN_IF_ERROR(WriteRRset(conn, info.id, set));
     ASSIGN_OR_RETURN(int64_t applied, AppliedChangeId(conn, info.id));
     int64_t last;
     {
@@ -718,7 +928,7 @@ Status Store::Checkpoint(size_t due, size_t journal_keep) {
     if (count >= std::max<size_t>(due, 1)) zones.push_back(id);
   if (zones.empty()) return Status::Ok();
   Connection& conn = *writer_;
-  RETURN_IF_ERROR(WithoutOwnFsync(conn, [&]() -> Status {
+  RETURN_IF_ERROR(AsFold(conn, [&]() -> Status {
     ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(conn, /*write=*/true));
     for (int64_t id : zones) {
       auto r = Fold(conn, id, journal_keep);
@@ -856,10 +1066,7 @@ Result<std::vector<Result<uint32_t>>> Store::ApplyChanges(std::span<const Change
       results[i] = zone.status();
       continue;
     }
-    BatchZones::Entry& z = **zone;
-    RETURN_IF_ERROR(Journal(conn, z.info.id, z.info.serial, change.new_serial, change.remove, change.add).status());
-    z.info.serial = change.new_serial;
-    ++z.journaled;
+    (*zone)->Add(change);
   }
   RETURN_IF_ERROR(zones.Finish());
   RETURN_IF_ERROR(tx.Commit());
@@ -875,12 +1082,9 @@ Result<std::vector<JournalEntry>> Store::ZoneJournal(const dns::Name& zone) {
   ASSIGN_OR_RETURN(Stmt s, (*conn).Prepare(kSelectChanges));
   s.Int(1, info.id);
   RETURN_IF_ERROR(ForEachRow(s, [&]() -> Status {
-    JournalEntry e;
-    e.old_serial = static_cast<uint32_t>(s.ColInt(1));
-    e.new_serial = static_cast<uint32_t>(s.ColInt(2));
-    e.changed_at = s.ColInt(3);
-    RETURN_IF_ERROR(DecodeChange(s.ColBlob(4), e.removed, e.added));
-    entries.push_back(std::move(e));
+    size_t first = entries.size();
+    RETURN_IF_ERROR(DecodeChanges(s.ColBlob(1), entries));
+    for (size_t i = first; i < entries.size(); ++i) entries[i].changed_at = s.ColInt(0);
     return Status::Ok();
   }));
   return entries;

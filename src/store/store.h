@@ -1,8 +1,9 @@
 // The embedded state store: zones, their records and the per-zone change journal (for IXFR) in
 // one SQLite database, <state_dir>/berth.db, in WAL mode with synchronous=FULL so that a
-// returned OK means the change is on disk. A dynamic change is one journal row; the records
-// table catches up later (Checkpoint). Thread-safe: writes go through one writer connection
-// under a mutex; reads use a pool of reader connections and run concurrently with the writer.
+// returned OK means the change is on disk. Dynamic changes are journaled (one row per zone per
+// group commit); the records table catches up later (FoldRRsets, Checkpoint). Thread-safe: writes
+// go through one writer connection under a mutex; reads use a pool of reader connections and run
+// concurrently with the writer.
 #pragma once
 
 #include <cstdint>
@@ -108,7 +109,7 @@ class Connection;
 class Store {
  public:
   // The current on-disk schema version (see docs/state-schema.md).
-  static constexpr int kSchemaVersion = 4;
+  static constexpr int kSchemaVersion = 5;
 
   // Opens or creates <state_dir>/berth.db (creating state_dir with mode 0750) and migrates the
   // schema forward. Errors name the path: kIo (cannot create/open/write, not a database),
@@ -146,7 +147,7 @@ class Store {
   // checked here. kNotFound (zone), kInvalidArgument (bad record); nothing written on error.
   Result<uint32_t> ApplyChange(const dns::Name& zone, const std::vector<dns::Record>& remove,
                                const std::vector<dns::Record>& add, uint32_t new_serial);
-  // Journals several changes in ONE transaction and one fsync (group commit): one row each.
+  // Journals several changes in ONE transaction and one fsync (group commit): one row per zone.
   // The result at index i is change i's new serial or its own error (kNotFound,
   // kInvalidArgument), and a failed change leaves no trace. A database error fails the batch.
   Result<std::vector<Result<uint32_t>>> ApplyChanges(std::span<const Change> changes);
@@ -165,7 +166,9 @@ class Store {
   // Folds the zone's whole journal from the caller's knowledge of the result instead of
   // replaying it: `rrsets` must give the current state of EVERY RRset an unfolded journal
   // entry touched (the zone service tracks them as it journals). The cost follows the number
-  // of RRsets, not of changes. kNotFound, kInvalidArgument; then trims like Checkpoint.
+  // of RRsets, not of changes: rows are rewritten in place, so a record that replaced another
+  // takes its row (and its place in ZoneRecords' order). kNotFound, kInvalidArgument (also for
+  // a record whose owner or type is not its RRset's); then trims like Checkpoint.
   Status FoldRRsets(const dns::Name& zone, std::span<const RRsetRecords> rrsets, size_t journal_keep);
   // The zone's change journal, oldest first (what IXFR will serve). kNotFound.
   Result<std::vector<JournalEntry>> ZoneJournal(const dns::Name& zone);

@@ -13,6 +13,8 @@
 #include <gtest/gtest.h>
 
 #include "dns/wire/types.h"
+#include "store/change_codec.h"
+#include "store/sqlite.h"
 
 namespace berth::store {
 namespace {
@@ -178,19 +180,23 @@ TEST_F(StoreTest, ApplyChangeJournalsWhatItIsGiven) {
   EXPECT_EQ(*store->ZoneRecords(N("a.test.")), (std::vector<Record>{Soa("a.test.", 1), A("h2.a.test.", 9)}));
 }
 
-// The number of journal entries not yet folded into the records table, read behind the
-// store's back.
-int64_t Unfolded(const std::string& db_path) {
+// The integers `sql` selects (one column), read behind the store's back.
+std::vector<int64_t> Ints(const std::string& db_path, const char* sql) {
   sqlite3* db = nullptr;
   EXPECT_EQ(sqlite3_open(db_path.c_str(), &db), SQLITE_OK);
   sqlite3_stmt* st = nullptr;
-  EXPECT_EQ(sqlite3_prepare_v2(db, "SELECT count(*) FROM zone_changes c JOIN zones z ON c.zone_id = z.id "
-                                   "AND c.id > z.applied_change_id", -1, &st, nullptr), SQLITE_OK);
-  EXPECT_EQ(sqlite3_step(st), SQLITE_ROW);
-  int64_t n = sqlite3_column_int64(st, 0);
+  EXPECT_EQ(sqlite3_prepare_v2(db, sql, -1, &st, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
+  std::vector<int64_t> out;
+  while (sqlite3_step(st) == SQLITE_ROW) out.push_back(sqlite3_column_int64(st, 0));
   sqlite3_finalize(st);
   sqlite3_close(db);
-  return n;
+  return out;
+}
+
+// The number of journal entries not yet folded into the records table.
+int64_t Unfolded(const std::string& db_path) {
+  return Ints(db_path, "SELECT coalesce(sum(c.changes), 0) FROM zone_changes c JOIN zones z "
+                       "ON c.zone_id = z.id AND c.id > z.applied_change_id").at(0);
 }
 
 TEST_F(StoreTest, JournaledChangesAreReadBeforeAndAfterFolding) {
@@ -315,6 +321,155 @@ TEST_F(StoreTest, BatchIsolatesFailedChanges) {
   EXPECT_EQ((*journal)[1].old_serial, 2u);  // the failed change left no trace in the chain
 }
 
+// A group commit journals one row per zone, holding its changes in order; the journal still
+// reads as one entry per change, and counts of unfolded changes survive a restart.
+TEST_F(StoreTest, GroupCommitIsOneJournalRowPerZone) {
+  {
+    auto store = OpenStore();
+    ASSERT_TRUE(store->CreateZone(N("a.test."), ZoneSource::kStore, {Soa("a.test.", 1), A("x.a.test.", 1)}).ok());
+    ASSERT_TRUE(store->CreateZone(N("b.test."), ZoneSource::kStore, {A("y.b.test.", 1)}).ok());
+    std::vector<Change> batch = {
+        {N("a.test."), {Soa("a.test.", 1), A("x.a.test.", 1)}, {Soa("a.test.", 2), A("x.a.test.", 2)}, 2},
+        {N("B.test."), {}, {A("z.b.test.", 1)}, 7},
+        {N("a.test."), {Soa("a.test.", 2), A("x.a.test.", 2)}, {Soa("a.test.", 3), A("x.a.test.", 3)}, 3},
+        {N("a.test."), {Soa("a.test.", 3)}, {Soa("a.test.", 4), A("w.a.test.", 9)}, 4},
+    };
+    auto results = store->ApplyChanges(batch);
+    ASSERT_TRUE(results.ok()) << results.status().ToString();
+    for (const auto& r : *results) EXPECT_TRUE(r.ok()) << r.status().ToString();
+    EXPECT_EQ(Ints(store->path(), "SELECT changes FROM zone_changes ORDER BY zone_id"), (std::vector<int64_t>{3, 1}));
+    EXPECT_EQ(Ints(store->path(), "SELECT id FROM zone_changes ORDER BY zone_id"), (std::vector<int64_t>{3, 1}));
+  }
+  auto store = OpenStore();
+  auto journal = store->ZoneJournal(N("a.test."));
+  ASSERT_TRUE(journal.ok()) << journal.status().ToString();
+  ASSERT_EQ(journal->size(), 3u);
+  for (uint32_t i = 0; i < 3; ++i) {
+    EXPECT_EQ((*journal)[i].old_serial, i + 1);
+    EXPECT_EQ((*journal)[i].new_serial, i + 2);
+    EXPECT_GT((*journal)[i].changed_at, 0);
+  }
+  EXPECT_EQ((*journal)[2].added, (std::vector<Record>{Soa("a.test.", 4), A("w.a.test.", 9)}));
+  EXPECT_EQ(*store->ZoneRecords(N("a.test.")), (std::vector<Record>{A("x.a.test.", 3), Soa("a.test.", 4), A("w.a.test.", 9)}));
+  EXPECT_EQ(store->GetZone(N("a.test."))->serial, 4u);
+  EXPECT_EQ(store->GetZone(N("b.test."))->serial, 7u);
+  // Due counts changes, not rows: a.test. has 3 unfolded, b.test. 1.
+  ASSERT_TRUE(store->Checkpoint(4, 0).ok());
+  EXPECT_EQ(Unfolded(store->path()), 4);
+  ASSERT_TRUE(store->Checkpoint(3, 0).ok());
+  EXPECT_EQ(Unfolded(store->path()), 1);
+  EXPECT_EQ(*store->ZoneRecords(N("a.test.")), (std::vector<Record>{A("x.a.test.", 3), Soa("a.test.", 4), A("w.a.test.", 9)}));
+  // Numbering goes on from the newest change.
+  ASSERT_TRUE(store->ApplyChange(N("a.test."), {A("w.a.test.", 9)}, {}, 5).ok());
+  EXPECT_EQ(Ints(store->path(), "SELECT id FROM zone_changes WHERE zone_id = 1 ORDER BY id"), (std::vector<int64_t>{3, 4}));
+  EXPECT_EQ(store->ZoneJournal(N("a.test."))->size(), 4u);
+}
+
+// Trimming keeps exactly the newest entries even when the oldest kept one shares its group
+// commit's row with older ones.
+TEST_F(StoreTest, TrimSplitsAGroupRowToKeepExactlyTheNewest) {
+  auto store = OpenStore();
+  ASSERT_TRUE(store->CreateZone(N("a.test."), ZoneSource::kStore, {Soa("a.test.", 1)}).ok());
+  std::vector<Change> batch;
+  for (uint32_t i = 0; i < 5; ++i) batch.push_back({N("a.test."), {}, {A("h.a.test.", static_cast<uint8_t>(i + 1))}, i + 2});
+  ASSERT_TRUE(store->ApplyChanges(batch).ok());
+  auto trimmed = store->TrimJournal(N("a.test."), 7);
+  ASSERT_TRUE(trimmed.ok());
+  EXPECT_EQ(*trimmed, 0u);
+  trimmed = store->TrimJournal(N("a.test."), 2);
+  ASSERT_TRUE(trimmed.ok()) << trimmed.status().ToString();
+  EXPECT_EQ(*trimmed, 3u);
+  auto journal = store->ZoneJournal(N("a.test."));
+  ASSERT_EQ(journal->size(), 2u);
+  EXPECT_EQ((*journal)[0].old_serial, 4u);
+  EXPECT_EQ((*journal)[0].added, std::vector<Record>{A("h.a.test.", 4)});
+  EXPECT_EQ((*journal)[1].new_serial, 6u);
+  EXPECT_EQ(Ints(store->path(), "SELECT changes FROM zone_changes"), std::vector<int64_t>{2});
+  EXPECT_EQ(Ints(store->path(), "SELECT old_serial FROM zone_changes"), std::vector<int64_t>{4});
+  EXPECT_EQ(store->ZoneRecords(N("a.test."))->size(), 6u);  // the records do not move
+  // Another group, then a trim across both rows.
+  batch.clear();
+  for (uint32_t i = 5; i < 8; ++i) batch.push_back({N("a.test."), {}, {A("h.a.test.", static_cast<uint8_t>(i + 1))}, i + 2});
+  ASSERT_TRUE(store->ApplyChanges(batch).ok());
+  ASSERT_TRUE(store->Checkpoint(1, 1).ok());
+  journal = store->ZoneJournal(N("a.test."));
+  ASSERT_EQ(journal->size(), 1u);
+  EXPECT_EQ((*journal)[0].old_serial, 8u);
+  EXPECT_EQ((*journal)[0].new_serial, 9u);
+  EXPECT_EQ(Unfolded(store->path()), 0);
+  EXPECT_EQ(store->ZoneRecords(N("a.test."))->size(), 9u);
+}
+
+// FoldRRsets rewrites the records table from the RRsets' current state, reusing rows: a record
+// that replaced another takes its row.
+TEST_F(StoreTest, FoldRRsetsRewritesRowsInPlace) {
+  auto store = OpenStore();
+  ASSERT_TRUE(store->CreateZone(N("a.test."), ZoneSource::kStore,
+                                {Soa("a.test.", 1), A("a.a.test.", 1), A("b.a.test.", 2), A("b.a.test.", 3), A("c.a.test.", 4)}).ok());
+  auto ids = [&] { return Ints(store->path(), "SELECT id FROM records ORDER BY id"); };
+  std::vector<int64_t> before = ids();
+  // a moves; b loses 3 and its TTL changes; c goes; d comes.
+  ASSERT_TRUE(store->ApplyChange(N("a.test."), {Soa("a.test.", 1), A("a.a.test.", 1)}, {Soa("a.test.", 2), A("a.a.test.", 5)}, 2).ok());
+  ASSERT_TRUE(store->ApplyChange(N("a.test."), {Soa("a.test.", 2), A("b.a.test.", 2), A("b.a.test.", 3), A("c.a.test.", 4)},
+                                 {Soa("a.test.", 3), A("B.a.test.", 2, 60), A("d.a.test.", 6)}, 3).ok());
+  std::vector<Record> expect = {Soa("a.test.", 3), A("a.a.test.", 5), A("B.a.test.", 2, 60), A("d.a.test.", 6)};
+  std::vector<Store::RRsetRecords> rrsets = {
+      {N("a.test."), dns::type::kSOA, {Soa("a.test.", 3)}},
+      {N("a.a.test."), dns::type::kA, {A("a.a.test.", 5)}},
+      {N("b.a.test."), dns::type::kA, {A("B.a.test.", 2, 60)}},
+      {N("c.a.test."), dns::type::kA, {}},
+      {N("d.a.test."), dns::type::kA, {A("d.a.test.", 6)}},
+  };
+  // A record outside its RRset is refused before anything is written.
+  std::vector<Store::RRsetRecords> wrong = {{N("a.a.test."), dns::type::kA, {A("e.a.test.", 5)}}};
+  EXPECT_EQ(store->FoldRRsets(N("a.test."), wrong, 1).code(), Code::kInvalidArgument);
+  EXPECT_EQ(Unfolded(store->path()), 2);
+
+  ASSERT_TRUE(store->FoldRRsets(N("a.test."), rrsets, 1).ok());
+  EXPECT_EQ(Unfolded(store->path()), 0);
+  EXPECT_EQ(*store->ZoneRecords(N("a.test.")), expect);  // table order: rows kept their places
+  std::vector<int64_t> after = ids();
+  ASSERT_EQ(after.size(), 4u);
+  EXPECT_EQ(after, std::vector<int64_t>(before.begin(), before.begin() + 4));  // c's row went, d took 3's
+  EXPECT_EQ(store->ZoneJournal(N("a.test."))->size(), 1u);
+  // Folding again with nothing new changes nothing.
+  ASSERT_TRUE(store->FoldRRsets(N("a.test."), rrsets, 1).ok());
+  EXPECT_EQ(*store->ZoneRecords(N("a.test.")), expect);
+  EXPECT_EQ(store->FoldRRsets(N("nope."), {}, 1).code(), Code::kNotFound);
+}
+
+// The statement cache: each SQL text is prepared once per connection, however often it runs,
+// transaction control included.
+TEST_F(StoreTest, ConnectionPreparesEachStatementOnce) {
+  fs::create_directories(dir_);
+  auto conn = Connection::Open(dir_ + "/cache.db", /*read_only=*/false);
+  ASSERT_TRUE(conn.ok()) << conn.status().ToString();
+  Connection& c = **conn;
+  ASSERT_TRUE(c.Exec("CREATE TABLE t(x INTEGER)").ok());
+  static constexpr char kInsert[] = "INSERT INTO t(x) VALUES (?1)";
+  auto prepared = [&] {
+    int n = 0;
+    for (sqlite3_stmt* st = sqlite3_next_stmt(c.handle(), nullptr); st != nullptr; st = sqlite3_next_stmt(c.handle(), st)) ++n;
+    return n;
+  };
+  for (int i = 0; i < 50; ++i) {
+    auto tx = Transaction::Begin(c, /*write=*/true);
+    ASSERT_TRUE(tx.ok()) << tx.status().ToString();
+    auto s = c.Prepare(kInsert);
+    ASSERT_TRUE(s.ok());
+    s->Int(1, i);
+    ASSERT_TRUE(s->Run().ok());
+    if (i % 2 == 0) {
+      ASSERT_TRUE(tx->Commit().ok());
+    }  // odd ones roll back
+  }
+  EXPECT_EQ(prepared(), 4);  // BEGIN IMMEDIATE, INSERT, COMMIT, ROLLBACK
+  auto count = c.Prepare("SELECT count(*) FROM t");
+  ASSERT_TRUE(count.ok());
+  ASSERT_TRUE(*count->Step());
+  EXPECT_EQ(count->ColInt(0), 25);
+}
+
 // A database written by a berthd before schema version 4 (journal records one row each).
 TEST_F(StoreTest, MigratesAVersion3Journal) {
   fs::create_directories(dir_);
@@ -359,6 +514,79 @@ TEST_F(StoreTest, MigratesAVersion3Journal) {
   // The store carries on from there.
   ASSERT_TRUE(store->ApplyChange(N("a.test."), {A("y.a.test.", 2)}, {A("z.a.test.", 3)}, 3).ok());
   EXPECT_EQ(*store->ZoneRecords(N("a.test.")), std::vector<Record>{A("z.a.test.", 3)});
+}
+
+// A database written by a berthd of schema version 4: one journal row per change, numbered by a
+// rowid that all zones share, some of them folded.
+TEST_F(StoreTest, MigratesAVersion4Journal) {
+  fs::create_directories(dir_);
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open((dir_ + "/berth.db").c_str(), &db), SQLITE_OK);
+  const char* v4 = R"(
+    CREATE TABLE schema_version(version INTEGER NOT NULL);
+    INSERT INTO schema_version VALUES (1), (2), (3), (4);
+    CREATE TABLE zones(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, source TEXT NOT NULL,
+      file TEXT, serial INTEGER NOT NULL DEFAULT 0, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,
+      applied_change_id INTEGER NOT NULL DEFAULT 0);
+    CREATE TABLE records(id INTEGER PRIMARY KEY, zone_id INTEGER NOT NULL REFERENCES zones(id) ON DELETE CASCADE,
+      name TEXT NOT NULL, owner_wire BLOB NOT NULL, type INTEGER NOT NULL, class INTEGER NOT NULL DEFAULT 1,
+      ttl INTEGER NOT NULL, rdata BLOB NOT NULL, UNIQUE (zone_id, name, type, class, rdata));
+    CREATE TABLE zone_changes(id INTEGER PRIMARY KEY, zone_id INTEGER NOT NULL REFERENCES zones(id) ON DELETE CASCADE,
+      old_serial INTEGER NOT NULL, new_serial INTEGER NOT NULL, changed_at INTEGER NOT NULL, diff BLOB);
+    CREATE INDEX zone_changes_zone ON zone_changes(zone_id, id);
+    CREATE TABLE credentials(kind TEXT NOT NULL, name TEXT NOT NULL, secret TEXT NOT NULL,
+      algorithm TEXT NOT NULL DEFAULT '', scope TEXT NOT NULL, created_at INTEGER NOT NULL, PRIMARY KEY (kind, name));
+    -- a.test.: x moved 1 -> 2 (change 1, folded), 2 -> 3 (change 3, folded), 3 -> 4 (change 4, not yet).
+    -- b.test.: y came (change 2, not yet).
+    INSERT INTO zones VALUES (1, 'a.test.', 'store', NULL, 4, 0, 0, 3), (2, 'b.test.', 'store', NULL, 2, 0, 0, 0);
+    INSERT INTO records VALUES (1, 1, 'x.a.test.', x'01780161047465737400', 1, 1, 300, x'c0000203');
+  )";
+  char* err = nullptr;
+  ASSERT_EQ(sqlite3_exec(db, v4, nullptr, nullptr, &err), SQLITE_OK) << (err ? err : "");
+  struct Row { int id, zone; uint32_t old_serial; std::vector<Record> removed, added; };
+  std::vector<Row> rows = {{1, 1, 1, {A("x.a.test.", 1)}, {A("x.a.test.", 2)}},
+                           {2, 2, 1, {}, {A("y.b.test.", 1)}},
+                           {3, 1, 2, {A("x.a.test.", 2)}, {A("x.a.test.", 3)}},
+                           {4, 1, 3, {A("x.a.test.", 3)}, {A("x.a.test.", 4)}}};
+  for (const Row& r : rows) {
+    sqlite3_stmt* st = nullptr;
+    ASSERT_EQ(sqlite3_prepare_v2(db, "INSERT INTO zone_changes VALUES (?1, ?2, ?3, ?4, 0, ?5)", -1, &st, nullptr), SQLITE_OK);
+    std::string diff = EncodeChange(r.removed, r.added);
+    sqlite3_bind_int(st, 1, r.id);
+    sqlite3_bind_int(st, 2, r.zone);
+    sqlite3_bind_int(st, 3, static_cast<int>(r.old_serial));
+    sqlite3_bind_int(st, 4, static_cast<int>(r.old_serial + 1));
+    sqlite3_bind_blob(st, 5, diff.data(), static_cast<int>(diff.size()), SQLITE_TRANSIENT);
+    EXPECT_EQ(sqlite3_step(st), SQLITE_DONE);
+    sqlite3_finalize(st);
+  }
+  sqlite3_close(db);
+
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(Ints(store->path(), "SELECT max(version) FROM schema_version"), std::vector<int64_t>{5});
+  // Each zone's changes are numbered from 1; a.test.'s two folded ones stay folded.
+  EXPECT_EQ(Ints(store->path(), "SELECT id FROM zone_changes ORDER BY zone_id, id"), (std::vector<int64_t>{1, 2, 3, 1}));
+  EXPECT_EQ(Ints(store->path(), "SELECT applied_change_id FROM zones ORDER BY id"), (std::vector<int64_t>{2, 0}));
+  EXPECT_EQ(Unfolded(store->path()), 2);
+  EXPECT_EQ(*store->ZoneRecords(N("a.test.")), std::vector<Record>{A("x.a.test.", 4)});
+  EXPECT_EQ(*store->ZoneRecords(N("b.test.")), std::vector<Record>{A("y.b.test.", 1)});
+  auto journal = store->ZoneJournal(N("a.test."));
+  ASSERT_TRUE(journal.ok()) << journal.status().ToString();
+  ASSERT_EQ(journal->size(), 3u);
+  for (uint32_t i = 0; i < 3; ++i) {
+    EXPECT_EQ((*journal)[i].old_serial, i + 1);
+    EXPECT_EQ((*journal)[i].removed, std::vector<Record>{A("x.a.test.", static_cast<uint8_t>(i + 1))});
+    EXPECT_EQ((*journal)[i].added, std::vector<Record>{A("x.a.test.", static_cast<uint8_t>(i + 2))});
+  }
+  // The store carries on from there.
+  ASSERT_TRUE(store->ApplyChange(N("a.test."), {A("x.a.test.", 4)}, {A("x.a.test.", 5)}, 5).ok());
+  EXPECT_EQ(Ints(store->path(), "SELECT id FROM zone_changes WHERE zone_id = 1 ORDER BY id"), (std::vector<int64_t>{1, 2, 3, 4}));
+  ASSERT_TRUE(store->Checkpoint(1, 2).ok());
+  EXPECT_EQ(Unfolded(store->path()), 0);
+  EXPECT_EQ(*store->ZoneRecords(N("a.test.")), std::vector<Record>{A("x.a.test.", 5)});
+  EXPECT_EQ(store->ZoneJournal(N("a.test."))->size(), 2u);
+  EXPECT_EQ(store->ZoneJournal(N("b.test."))->size(), 1u);
 }
 
 TEST_F(StoreTest, ReplaceZoneCreatesThenJournalsTheDiff) {
