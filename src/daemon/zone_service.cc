@@ -18,8 +18,13 @@ std::string Key(const dns::Name& n) { return n.Lowercased().ToText(); }
 
 }  // namespace
 
-ZoneService::ZoneService(store::Store& store, dns::ZoneTable& table, size_t fold_every)
-    : store_(store), table_(table), fold_every_(std::max<size_t>(fold_every, 1)), committer_([this] { RunCommitter(); }) {}
+ZoneService::ZoneService(store::Store& store, dns::ZoneTable& table, size_t fold_every, SyncFn sync)
+    : store_(store),
+      table_(table),
+      fold_every_(std::max<size_t>(fold_every, 1)),
+      sync_(sync ? std::move(sync) : SyncFn([&store] { return store.SyncJournal(); })),
+      syncer_([this] { RunSyncer(); }),
+      committer_([this] { RunCommitter(); }) {}
 
 ZoneService::~ZoneService() {
   {
@@ -27,7 +32,8 @@ ZoneService::~ZoneService() {
     stopping_ = true;
   }
   queue_cv_.notify_all();
-  committer_.join();
+  committer_.join();  // it journals what is left and tells the syncer it is done
+  syncer_.join();
   // Fold the whole journal so the next start reads the records table alone.
   if (Status s = store_.Checkpoint(1, kJournalKeep); !s.ok()) spdlog::warn("folding the zone journals: {}", s.ToString());
 }
@@ -243,6 +249,8 @@ Result<EditOutcome> ZoneService::Edit(const dns::Name& zone, EditFn edit) {
 
 void ZoneService::DropContent(const std::string& key) {
   contents_.erase(key);
+  built_.erase(key);
+  generations_[key] = ++next_generation_;
   if (auto it = unfolded_.find(key); it != unfolded_.end()) {
     it->second.complete = false;  // the store replays its journal for this zone instead
     it->second.rrsets.clear();
@@ -279,44 +287,55 @@ void ZoneService::FoldDue() {
 
 void ZoneService::RunCommitter() {
   std::vector<PendingEdit> batch;
+  Group group;
   while (true) {
+    bool journal_now;
     {
       std::unique_lock<std::mutex> lock(queue_mu_);
-      queue_cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
-      if (queue_.empty()) return;  // stopping, nothing left
-      // Everything queued while the previous batch was being written shares the next fsync.
+      // Edits are applied as they come; the group is journaled once the syncer is free, so
+      // everything edited during one fsync shares the next transaction and the next fsync.
+      queue_cv_.wait(lock, [&] {
+        return !queue_.empty() || (!group.edits.empty() && !syncing_) || (stopping_ && group.edits.empty());
+      });
+      if (queue_.empty() && group.edits.empty()) {
+        committer_done_ = true;  // stopping, nothing left
+        unsynced_cv_.notify_all();
+        return;
+      }
       constexpr size_t kMaxBatch = 4096;
       while (!queue_.empty() && batch.size() < kMaxBatch) {
         batch.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }
+      journal_now = !syncing_ && queue_.empty();
+      if (journal_now) syncing_ = true;  // the syncer's next turn is this group's
     }
-    CommitBatch(batch);
+    if (!batch.empty()) ApplyEdits(batch, group);
     batch.clear();
-    // After the batch is answered: bring the records table up to the journal now and then.
-    FoldDue();
+    if (journal_now) {
+      JournalGroup(group);
+      group = Group{};
+      // After the group is journaled: bring the records table up to the journal now and then.
+      FoldDue();
+    }
   }
 }
 
-void ZoneService::CommitBatch(std::vector<PendingEdit>& batch) {
-  std::vector<Result<EditOutcome>> results(batch.size(), Internal("edit not run"));
-  std::vector<store::Change> changes;
-  std::vector<size_t> change_of;                     // batch index -> index in changes, or npos
-  // Per zone changed in this batch: the RRsets its committed edits touched, so the next
-  // snapshot is the published one patched with them (a full Build only after a resync).
-  struct Touched {
-    dns::Name origin;
-    RRsetIds rrsets;
-    bool rebuild = false;
-  };
-  std::map<std::string, Touched> touched;
-  std::vector<std::pair<dns::Name, uint32_t>> notify;
-  constexpr size_t npos = static_cast<size_t>(-1);
-  change_of.assign(batch.size(), npos);
-
-  std::unique_lock<std::mutex> lock(mu_);
-  for (size_t i = 0; i < batch.size(); ++i) {
-    PendingEdit& p = batch[i];
+void ZoneService::ApplyEdits(std::vector<PendingEdit>& batch, Group& group) {
+  const size_t first = group.edits.size();
+  group.results.resize(first + batch.size(), Internal("edit not run"));
+  group.change_of.resize(first + batch.size(), Group::npos);
+  for (auto& p : batch) group.edits.push_back(std::move(p));
+  if (sync_failed_.load()) {
+    // Journaled changes may be lost: nothing more is accepted until a restart reloads the store.
+    for (size_t i = first; i < group.edits.size(); ++i)
+      group.results[i] = Status(Code::kIo, "the state database failed to sync; restart berthd");
+    return;
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  for (size_t i = first; i < group.edits.size(); ++i) {
+    PendingEdit& p = group.edits[i];
+    auto& results = group.results;
     std::string key = Key(p.zone);
     auto st = states_.find(key);
     if (st == states_.end() || !st->second.serving) {
@@ -325,7 +344,7 @@ void ZoneService::CommitBatch(std::vector<PendingEdit>& batch) {
     }
     auto content_it = contents_.find(key);
     if (content_it == contents_.end()) {
-      auto zone = table_.Get()->Get(p.zone);
+      auto zone = table_.Get()->Get(p.zone);  // no content: nothing unsynced either (DropContent)
       if (!zone) {
         results[i] = NotFound("zone " + p.zone.ToText() + " is not served here");
         continue;
@@ -350,7 +369,7 @@ void ZoneService::CommitBatch(std::vector<PendingEdit>& batch) {
     out.serial = content.serial();
     if (out.changed) {
       dns::ZoneContent::Difference diff = content.Diff();
-      Touched& t = touched[key];
+      Group::Touched& t = group.touched[key];
       t.origin = content.origin();
       Unfolded& u = unfolded_[key];
       ++u.changes;
@@ -363,19 +382,52 @@ void ZoneService::CommitBatch(std::vector<PendingEdit>& batch) {
           if (u.complete) u.rrsets.insert({r.name, r.type});
         }
       }
-      change_of[i] = changes.size();
-      changes.push_back(store::Change{content.origin(), std::move(diff.removed), std::move(diff.added), out.serial});
+      group.change_of[i] = group.changes.size();
+      group.generation_of.push_back(generations_[key]);
+      group.changes.push_back(store::Change{content.origin(), std::move(diff.removed), std::move(diff.added), out.serial});
     }
     content.Commit();
     results[i] = std::move(out);
   }
+}
 
+void ZoneService::JournalGroup(Group& group) {
+  auto& changes = group.changes;
+  auto& batch = group.edits;
+  auto& results = group.results;
+  auto& touched = group.touched;
+  UnsyncedGroup unsynced;
+  std::unique_lock<std::mutex> lock(mu_);
+  // A zone replaced or deleted (reload, import, delete) since an edit was applied: the edit
+  // was made to content that is gone, so it is not journaled.
+  std::vector<bool> stale(changes.size(), false);
+  bool any_stale = false;
+  for (size_t c = 0; c < changes.size(); ++c) {
+    stale[c] = generations_[Key(changes[c].zone)] != group.generation_of[c];
+    any_stale |= stale[c];
+  }
+  if (any_stale) {
+    std::vector<store::Change> kept;
+    for (size_t i = 0; i < batch.size(); ++i) {
+      size_t& c = group.change_of[i];
+      if (c == Group::npos) continue;
+      if (stale[c]) {
+        results[i] = Status(Code::kUnavailable, "zone " + batch[i].zone.ToText() + " was replaced before the change was saved");
+        c = Group::npos;
+        continue;
+      }
+      kept.push_back(std::move(changes[c]));
+      c = kept.size() - 1;
+    }
+    changes = std::move(kept);
+  }
   if (!changes.empty()) {
-    auto applied = store_.ApplyChanges(changes);
+    unsynced.journaled = true;
+    auto applied = store_.ApplyChanges(changes, store::Store::Durability::kDeferred);
     std::set<std::string> resync;  // zones whose content no longer matches the store
     for (size_t i = 0; i < batch.size(); ++i) {
-      if (change_of[i] == npos) continue;
-      const Status& s = applied.ok() ? (*applied)[change_of[i]].status() : applied.status();
+      if (group.change_of[i] == Group::npos) continue;
+      const Status& s = applied.ok() ? (*applied)[group.change_of[i]].status() : applied.status();
       if (!s.ok()) {
         spdlog::error("zone {}: change not saved: {}", batch[i].zone.ToText(), s.ToString());
         results[i] = s.code() == Code::kIo ? s : Internal("change not saved: " + s.message());
@@ -384,7 +436,7 @@ void ZoneService::CommitBatch(std::vector<PendingEdit>& batch) {
     }
     for (const auto& key : resync) {
       // Serve what the store holds, so nothing unacknowledged is ever visible.
-      Touched& t = touched.at(key);
+      Group::Touched& t = touched.at(key);
       t.rebuild = true;
       DropContent(key);
       auto records = store_.ZoneRecords(t.origin);
@@ -394,7 +446,11 @@ void ZoneService::CommitBatch(std::vector<PendingEdit>& batch) {
       auto c = contents_.find(key);
       if (c == contents_.end()) continue;
       const dns::Name& origin = t.origin;
-      std::shared_ptr<const dns::Zone> prev = t.rebuild ? nullptr : table_.Get()->Get(origin);
+      std::shared_ptr<const dns::Zone> prev;
+      if (!t.rebuild) {
+        auto b = built_.find(key);
+        prev = b != built_.end() ? b->second : table_.Get()->Get(origin);
+      }
       Result<std::shared_ptr<const dns::Zone>> zone = Internal("no snapshot to patch");
       if (prev) {
         std::vector<dns::Zone::RRsetChange> rrsets;
@@ -410,19 +466,65 @@ void ZoneService::CommitBatch(std::vector<PendingEdit>& batch) {
         DropContent(key);
         continue;
       }
-      ZoneState& st = states_[key];
-      st.serial = (*zone)->serial();
-      st.records = (*zone)->record_count();
-      Publish(*zone);
-      notify.emplace_back(origin, st.serial);
+      built_[key] = *zone;
+      unsynced.snapshots.push_back({key, generations_[key], std::move(*zone)});
     }
   }
   lock.unlock();
-  for (const auto& [name, serial] : notify) NotifyChanged(name, serial);
-  // The answers these callbacks send to DNS clients leave together when the batch closes: one
-  // sendmmsg, and one GSO send per client socket (a client with many updates in flight).
-  dns::UdpSendBatch answers;
-  for (size_t i = 0; i < batch.size(); ++i) batch[i].done(std::move(results[i]));
+  unsynced.edits = std::move(batch);
+  unsynced.results = std::move(results);
+  std::lock_guard<std::mutex> queue_lock(queue_mu_);
+  unsynced_.push_back(std::move(unsynced));
+  unsynced_cv_.notify_one();
+}
+
+void ZoneService::RunSyncer() {
+  while (true) {
+    UnsyncedGroup group;
+    {
+      std::unique_lock<std::mutex> lock(queue_mu_);
+      unsynced_cv_.wait(lock, [&] { return committer_done_ || !unsynced_.empty(); });
+      if (unsynced_.empty()) return;  // the committer is done and everything is answered
+      group = std::move(unsynced_.front());
+      unsynced_.pop_front();
+    }
+    if (group.journaled && !sync_failed_.load()) {
+      if (Status s = sync_(); !s.ok()) {
+        spdlog::critical("the state database failed to sync ({}): dynamic changes are refused until berthd restarts",
+                         s.ToString());
+        sync_failed_.store(true);
+      }
+    }
+    // After a failed fsync nothing journaled since the last good one may be published or
+    // acknowledged, nor any answer that was decided on top of it.
+    const bool failed = sync_failed_.load();
+    std::vector<std::pair<dns::Name, uint32_t>> notify;
+    if (!failed) {
+      std::lock_guard<std::mutex> lock(mu_);
+      for (auto& snap : group.snapshots) {
+        auto st = states_.find(snap.key);
+        if (st == states_.end() || generations_[snap.key] != snap.generation) continue;  // replaced since
+        st->second.serial = snap.zone->serial();
+        st->second.records = snap.zone->record_count();
+        notify.emplace_back(snap.zone->origin(), st->second.serial);
+        Publish(std::move(snap.zone));
+      }
+    }
+    for (const auto& [name, serial] : notify) NotifyChanged(name, serial);
+    // The answers these callbacks send to DNS clients leave together when the batch closes: one
+    // sendmmsg, and one GSO send per client socket (a client with many updates in flight).
+    dns::UdpSendBatch answers;
+    for (size_t i = 0; i < group.edits.size(); ++i) {
+      if (failed) group.results[i] = Status(Code::kIo, "the state database failed to sync; restart berthd");
+      group.edits[i].done(std::move(group.results[i]));
+    }
+    {
+      // Whatever the committer applied meanwhile makes the next group: one transaction, one fsync.
+      std::lock_guard<std::mutex> lock(queue_mu_);
+      syncing_ = false;
+      queue_cv_.notify_one();
+    }
+  }
 }
 
 Result<std::vector<dns::Record>> ZoneService::Records(const dns::Name& name) const {
@@ -439,6 +541,7 @@ std::vector<ZoneState> ZoneService::states() const {
 }
 
 bool ZoneService::Ready() const {
+  if (sync_failed_.load()) return false;
   std::lock_guard<std::mutex> lock(mu_);
   for (const auto& [k, v] : states_)
     if (!v.serving) return false;

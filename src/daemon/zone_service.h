@@ -2,8 +2,11 @@
 // them into snapshots, keeps the store in step (so a zone survives restarts and a broken file
 // never replaces a good zone), and publishes to the ZoneTable the DNS workers read.
 // Thread-safe: every change is serialized by one mutex; reads of the table never wait on it.
+// Dynamic changes run on two threads: a committer (edit, journal) and a syncer (fsync, publish,
+// answer), so one batch's fsync overlaps the next batch's work.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -49,6 +52,8 @@ struct EditOutcome {
 // it must not block; it sees every edit committed before it, in submission order.
 using EditFn = std::function<Status(dns::ZoneContent& content)>;
 using EditDone = std::function<void(Result<EditOutcome>)>;
+// Makes every change journaled so far durable (Store::SyncJournal; tests stand in for it).
+using SyncFn = std::function<Status()>;
 // Called after every committed change (and zone creation/import), outside any lock.
 using ZoneChangedFn = std::function<void(const dns::Name& zone, uint32_t serial)>;
 
@@ -62,8 +67,8 @@ class ZoneService {
   // after a crash, a start replays at most this many changes per zone.
   static constexpr size_t kFoldEvery = 10000;
 
-  // `fold_every`: see kFoldEvery (tests fold sooner).
-  ZoneService(store::Store& store, dns::ZoneTable& table, size_t fold_every = kFoldEvery);
+  // `fold_every`: see kFoldEvery (tests fold sooner). `sync`: defaults to store.SyncJournal.
+  ZoneService(store::Store& store, dns::ZoneTable& table, size_t fold_every = kFoldEvery, SyncFn sync = {});
   ~ZoneService();
 
   // Loads stored zones, then the configured file zones over them. A file that fails keeps its
@@ -90,10 +95,13 @@ class ZoneService {
   // thread against the zone's current content; when it changed anything the SOA serial is
   // bumped (unless the edit raised it itself), the touched RRsets are validated against the
   // zone rules (a violation rolls the edit back with kInvalidArgument), the change is
-  // journaled and made durable together with the other edits of the same batch (group
-  // commit: one fsync), the published snapshot is patched with the batch's RRsets
-  // (Zone::Patch, cost by change size, not zone size) and published, and only then `done`
-  // runs (on the committer thread: keep it short). kNotFound when the zone is not served.
+  // journaled together with the other edits of the same batch (group commit: one fsync),
+  // a snapshot is patched with the batch's RRsets (Zone::Patch, cost by change size, not zone
+  // size); once the fsync returns it is published, and only then `done` runs (on the syncer
+  // thread, in submission order: keep it short). Answers never run ahead of the fsync of any
+  // change before them, so no answer depends on a change that could still be lost.
+  // kNotFound when the zone is not served; kIo for every edit once an fsync failed (the
+  // changes since the last good one are not published; restart berthd).
   void EditAsync(const dns::Name& zone, EditFn edit, EditDone done);
   // The same, waiting for the outcome.
   Result<EditOutcome> Edit(const dns::Name& zone, EditFn edit);
@@ -103,7 +111,7 @@ class ZoneService {
   void SetChangeListener(ZoneChangedFn fn) { on_change_ = std::move(fn); }
 
   std::vector<ZoneState> states() const;
-  // True when every configured zone is being served.
+  // True when every configured zone is being served and the journal syncs.
   bool Ready() const;
 
  private:
@@ -119,9 +127,8 @@ class ZoneService {
   void RunCommitter();
   // Drops a zone's editable copy (it is rebuilt from the snapshot on the next edit). mu_ held.
   void DropContent(const std::string& key);
-  // After a batch is answered: folds the journal of each zone with kFoldEvery changes unfolded.
+  // After a group is journaled: folds the journal of each zone with kFoldEvery changes unfolded.
   void FoldDue();
-  void CommitBatch(std::vector<PendingEdit>& batch);
   void NotifyChanged(const dns::Name& zone, uint32_t serial);
 
   store::Store& store_;
@@ -142,6 +149,42 @@ class ZoneService {
     size_t operator()(const RRsetId& id) const { return dns::HashWireName(id.owner.wire()) * 31 + id.type; }
   };
   using RRsetIds = std::unordered_set<RRsetId, RRsetIdHash>;
+
+  // Edits applied to the editable copies but not yet journaled (committer only). Applied as
+  // they arrive; journaled in one transaction once the syncer is free.
+  struct Group {
+    static constexpr size_t npos = static_cast<size_t>(-1);
+    std::vector<PendingEdit> edits;
+    std::vector<Result<EditOutcome>> results;
+    std::vector<store::Change> changes;
+    std::vector<size_t> change_of;        // edit index -> index in changes, or npos
+    std::vector<uint64_t> generation_of;  // change index -> its zone's generation when edited
+    // Per zone changed: the RRsets the edits touched, so the next snapshot is the newest built
+    // one patched with them (a full Build only after a resync).
+    struct Touched {
+      dns::Name origin;
+      RRsetIds rrsets;
+      bool rebuild = false;
+    };
+    std::map<std::string, Touched> touched;
+  };
+  // A group journaled (not yet synced): what to publish and whom to answer once it is durable.
+  struct Snapshot {
+    std::string key;
+    uint64_t generation = 0;  // the zone's generation when built: stale if it moved on
+    std::shared_ptr<const dns::Zone> zone;
+  };
+  struct UnsyncedGroup {
+    std::vector<PendingEdit> edits;
+    std::vector<Result<EditOutcome>> results;
+    std::vector<Snapshot> snapshots;
+    bool journaled = false;  // it wrote to the journal: needs an fsync before anything is answered
+  };
+  void ApplyEdits(std::vector<PendingEdit>& batch, Group& group);
+  // Journals the group (no fsync), builds its snapshots and hands it to the syncer.
+  void JournalGroup(Group& group);
+  void RunSyncer();
+
   // Per edited zone since its journal was last folded: the RRsets its changes touched, so the
   // fold writes their current state (Store::FoldRRsets) instead of replaying every change.
   struct Unfolded {
@@ -152,10 +195,25 @@ class ZoneService {
   std::map<std::string, Unfolded> unfolded_;  // committer, under mu_
   const size_t fold_every_;
 
-  std::mutex queue_mu_;
-  std::condition_variable queue_cv_;
+  // Newest snapshot per edited zone, maybe not yet published: the next group patches it.
+  std::map<std::string, std::shared_ptr<const dns::Zone>> built_;  // committer, under mu_
+  // Bumped whenever a zone is replaced or removed other than by an edit (reload, import,
+  // delete): a synced group whose snapshot is older is not published over it, and an edit
+  // applied before it is not journaled. Under mu_.
+  std::map<std::string, uint64_t> generations_;
+  uint64_t next_generation_ = 0;
+  std::atomic<bool> sync_failed_{false};
+
+  const SyncFn sync_;
+  std::mutex queue_mu_;               // guards the members below
+  std::condition_variable queue_cv_;  // the committer: edits queued, or the syncer free
   std::deque<PendingEdit> queue_;
   bool stopping_ = false;
+  std::condition_variable unsynced_cv_;  // the syncer: a group to sync, or the committer done
+  std::deque<UnsyncedGroup> unsynced_;
+  bool syncing_ = false;  // a journaled group's fsync has not returned yet
+  bool committer_done_ = false;
+  std::thread syncer_;
   std::thread committer_;
 };
 

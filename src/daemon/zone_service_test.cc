@@ -5,6 +5,9 @@
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <future>
+#include <mutex>
+#include <condition_variable>
 #include <set>
 #include <thread>
 
@@ -23,6 +26,33 @@ std::string ZoneText(int serial, const std::string& extra = "") {
   return "$ORIGIN example.\n$TTL 300\n@ SOA ns hostmaster " + std::to_string(serial) +
          " 7200 900 1209600 60\n@ NS ns\nns A 192.0.2.1\n" + extra;
 }
+
+// Stands in for the journal's fsync: each sync waits until the test opens the gate.
+class SyncGate {
+ public:
+  Status Sync() {
+    std::unique_lock<std::mutex> lock(mu_);
+    ++entered_;
+    cv_.notify_all();
+    cv_.wait(lock, [&] { return open_; });
+    return Status::Ok();
+  }
+  void WaitEntered(int n) {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [&] { return entered_ >= n; });
+  }
+  void Open() {
+    std::lock_guard<std::mutex> lock(mu_);
+    open_ = true;
+    cv_.notify_all();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  int entered_ = 0;
+  bool open_ = false;
+};
 
 class ZoneServiceTest : public ::testing::Test {
  protected:
@@ -46,7 +76,7 @@ class ZoneServiceTest : public ::testing::Test {
     auto s = store::Store::Open((dir_ / "state").string());
     ASSERT_TRUE(s.ok()) << s.status().ToString();
     store_ = std::move(*s);
-    service_ = std::make_unique<ZoneService>(*store_, *table_, fold_every_);
+    service_ = std::make_unique<ZoneService>(*store_, *table_, fold_every_, sync_);
   }
   void Write(const std::string& text) { std::ofstream(file_) << text; }
   uint32_t ServedSerial() {
@@ -57,6 +87,7 @@ class ZoneServiceTest : public ::testing::Test {
   fs::path dir_;
   std::string file_;
   size_t fold_every_ = ZoneService::kFoldEvery;
+  SyncFn sync_;  // empty: the store's own journal sync
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<dns::ZoneTable> table_;
   std::unique_ptr<ZoneService> service_;
@@ -207,6 +238,162 @@ TEST_F(ZoneServiceTest, ConcurrentEditsAllLandInOrder) {
   Open();
   ASSERT_TRUE(service_->LoadAll({}).ok());
   EXPECT_EQ(service_->Records(N("example."))->size(), 3u + kThreads * kEach);
+}
+
+// While one batch's fsync runs, the next is journaled; neither is served nor answered before
+// the fsync returns, and answers keep their order (an edit that only read the first change is
+// not answered before it).
+TEST_F(ZoneServiceTest, AnswersWaitForTheFsyncOfEveryChangeBeforeThem) {
+  auto gate = std::make_shared<SyncGate>();
+  sync_ = [gate] { return gate->Sync(); };
+  Open();
+  ASSERT_TRUE(service_->Import(N("example."), ZoneText(9)).ok());
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<std::string> answered;
+  auto answer = [&](std::string what) {
+    std::lock_guard<std::mutex> lock(mu);
+    answered.push_back(std::move(what));
+    cv.notify_all();
+  };
+  service_->EditAsync(
+      N("example."),
+      [](dns::ZoneContent& c) {
+        c.Add(A("www.example.", 80));
+        return Status::Ok();
+      },
+      [&](Result<EditOutcome> r) { answer(r.ok() && r->changed ? "add" : "add: " + r.status().ToString()); });
+  gate->WaitEntered(1);
+  service_->EditAsync(
+      N("example."),
+      [](dns::ZoneContent& c) {
+        return c.HasRRset(N("www.example."), dns::type::kA) ? Status::Ok() : NotFound("www.example. not there");
+      },
+      [&](Result<EditOutcome> r) { answer(r.ok() && !r->changed ? "read" : "read: " + r.status().ToString()); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    EXPECT_TRUE(answered.empty());
+  }
+  EXPECT_EQ(ServedSerial(), 9u);  // journaled, not yet durable: not served
+  gate->Open();
+  std::unique_lock<std::mutex> lock(mu);
+  ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(10), [&] { return answered.size() == 2; }));
+  EXPECT_EQ(answered, (std::vector<std::string>{"add", "read"}));
+  EXPECT_EQ(ServedSerial(), 10u);
+}
+
+// After a failed fsync nothing unsynced is served or acknowledged, every later change is
+// refused, and the service reports itself not ready; a restart serves what the store holds.
+TEST_F(ZoneServiceTest, AFailedFsyncPublishesNothingAndRefusesLaterChanges) {
+  sync_ = [] { return Status(Code::kIo, "injected fsync failure"); };
+  Open();
+  ASSERT_TRUE(service_->Import(N("example."), ZoneText(9)).ok());
+  EXPECT_TRUE(service_->Ready());
+  auto add = [](dns::ZoneContent& c) {
+    c.Add(A("www.example.", 80));
+    return Status::Ok();
+  };
+  auto out = service_->Edit(N("example."), add);
+  EXPECT_EQ(out.status().code(), Code::kIo);
+  EXPECT_EQ(ServedSerial(), 9u);
+  EXPECT_EQ(service_->Records(N("example."))->size(), 3u);
+  EXPECT_FALSE(service_->Ready());
+  out = service_->Edit(N("example."), [](dns::ZoneContent&) { return Status::Ok(); });
+  EXPECT_EQ(out.status().code(), Code::kIo);
+  EXPECT_NE(out.status().message().find("restart"), std::string::npos) << out.status().message();
+  sync_ = {};
+  Open();
+  ASSERT_TRUE(service_->LoadAll({}).ok());
+  EXPECT_TRUE(service_->Ready());
+  ASSERT_TRUE(service_->Edit(N("example."), add).ok());
+}
+
+// A zone deleted or replaced while an edit of it waits for its fsync stays as the delete or
+// import left it: the older snapshot is not published over it.
+TEST_F(ZoneServiceTest, AZoneReplacedWhileItsChangeSyncsIsNotOverwritten) {
+  for (bool remove : {true, false}) {
+    SCOPED_TRACE(remove ? "delete" : "import");
+    auto gate = std::make_shared<SyncGate>();
+    sync_ = [gate] { return gate->Sync(); };
+    Open();
+    ASSERT_TRUE(service_->Import(N("example."), ZoneText(9)).ok());
+    std::promise<Result<EditOutcome>> edited;
+    service_->EditAsync(
+        N("example."),
+        [](dns::ZoneContent& c) {
+          c.Add(A("www.example.", 80));
+          return Status::Ok();
+        },
+        [&](Result<EditOutcome> r) { edited.set_value(std::move(r)); });
+    gate->WaitEntered(1);
+    if (remove) {
+      ASSERT_TRUE(service_->Delete(N("example.")).ok());
+    } else {
+      ASSERT_TRUE(service_->Import(N("example."), ZoneText(20)).ok());
+    }
+    gate->Open();
+    auto r = edited.get_future().get();
+    EXPECT_TRUE(r.ok()) << r.status().ToString();  // it was journaled before the zone moved on
+    EXPECT_EQ(ServedSerial(), remove ? 0u : 20u);
+    if (!remove) {
+      EXPECT_EQ(service_->Records(N("example."))->size(), 3u);
+    }
+    EXPECT_EQ(service_->states().size(), remove ? 0u : 1u);
+    // The next edit starts from what is served.
+    if (!remove) {
+      auto out = service_->Edit(N("example."), [](dns::ZoneContent& c) {
+        c.Add(A("next.example.", 1));
+        return Status::Ok();
+      });
+      ASSERT_TRUE(out.ok()) << out.status().ToString();
+      EXPECT_EQ(out->serial, 21u);
+      EXPECT_EQ(service_->Records(N("example."))->size(), 4u);
+    }
+    service_.reset();
+    store_.reset();
+    fs::remove_all(dir_ / "state");
+  }
+}
+
+// An edit applied while the previous group syncs waits to be journaled with the next group;
+// if the zone is replaced meanwhile, the edit is refused and never reaches the journal.
+TEST_F(ZoneServiceTest, AnEditNotYetJournaledWhenItsZoneIsReplacedIsRefused) {
+  auto gate = std::make_shared<SyncGate>();
+  sync_ = [gate] { return gate->Sync(); };
+  Open();
+  ASSERT_TRUE(service_->Import(N("example."), ZoneText(9)).ok());
+  std::promise<Result<EditOutcome>> first, second;
+  std::promise<void> second_applied;
+  service_->EditAsync(
+      N("example."),
+      [](dns::ZoneContent& c) {
+        c.Add(A("one.example.", 1));
+        return Status::Ok();
+      },
+      [&](Result<EditOutcome> r) { first.set_value(std::move(r)); });
+  gate->WaitEntered(1);  // the first group is journaled and syncing
+  service_->EditAsync(
+      N("example."),
+      [&](dns::ZoneContent& c) {
+        c.Add(A("two.example.", 2));
+        second_applied.set_value();
+        return Status::Ok();
+      },
+      [&](Result<EditOutcome> r) { second.set_value(std::move(r)); });
+  second_applied.get_future().wait();
+  ASSERT_TRUE(service_->Import(N("example."), ZoneText(20)).ok());
+  gate->Open();
+  auto r1 = first.get_future().get();
+  EXPECT_TRUE(r1.ok()) << r1.status().ToString();
+  auto r2 = second.get_future().get();
+  EXPECT_EQ(r2.status().code(), Code::kUnavailable) << r2.status().ToString();
+  EXPECT_EQ(ServedSerial(), 20u);
+  EXPECT_EQ(service_->Records(N("example."))->size(), 3u);
+  auto journal = service_->Journal(N("example."));
+  ASSERT_TRUE(journal.ok());
+  for (const auto& e : *journal)
+    for (const auto& rec : e.added) EXPECT_NE(rec.name, N("two.example."));
 }
 
 TEST_F(ZoneServiceTest, DynamicChangesToAFileZoneOutliveReloadUntilTheFileIsNewer) {

@@ -1,7 +1,9 @@
 #include "store/store.h"
 
 #include <sqlite3.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -464,20 +466,31 @@ Result<int64_t> AppliedChangeId(Connection& conn, int64_t zone_id) {
   return s.ColInt(0);
 }
 
-// Runs `fn`, a fold's write transaction (returning Status or Result), with what a fold can
-// afford: synchronous=NORMAL, since losing it to a crash loses nothing (the journal still holds
-// every change), so it does not wait for an fsync of its own (the next durable commit syncs it
-// along); and secure_delete=FAST, since it frees pages of journal rows (public DNS data) by the
-// hundred, which ON would zero and write out one by one.
+// Runs `fn` (a write transaction returning Status or Result) with synchronous=NORMAL: its
+// COMMIT writes the WAL without waiting for an fsync. Durable once the WAL is synced: by the
+// next FULL commit, a checkpoint, or Store::SyncJournal.
 template <typename Fn>
-auto AsFold(Connection& conn, Fn&& fn) -> decltype(fn()) {
+auto WithoutSync(Connection& conn, Fn&& fn) -> decltype(fn()) {
   RETURN_IF_ERROR(conn.Exec("PRAGMA synchronous=NORMAL"));
-  Status fast = conn.Exec("PRAGMA secure_delete=FAST");
-  auto result = fast.ok() ? fn() : decltype(fn())(fast);
+  auto result = fn();
   Status restored = conn.Exec("PRAGMA synchronous=FULL");
-  if (restored.ok()) restored = conn.Exec("PRAGMA secure_delete=ON");
   if (result.ok() && !restored.ok()) return restored;
   return result;
+}
+
+// Runs `fn`, a fold's write transaction, with what a fold can afford: no fsync of its own
+// (WithoutSync), since losing it to a crash loses nothing (the journal still holds every
+// change); and secure_delete=FAST, since it frees pages of journal rows (public DNS data) by
+// the hundred, which ON would zero and write out one by one.
+template <typename Fn>
+auto AsFold(Connection& conn, Fn&& fn) -> decltype(fn()) {
+  return WithoutSync(conn, [&]() -> decltype(fn()) {
+    RETURN_IF_ERROR(conn.Exec("PRAGMA secure_delete=FAST"));
+    auto result = fn();
+    Status restored = conn.Exec("PRAGMA secure_delete=ON");
+    if (result.ok() && !restored.ok()) return restored;
+    return result;
+  });
 }
 
 // Drops the zone's journal entries numbered up to `cut`; returns how many went. Whole rows go
@@ -755,7 +768,9 @@ std::string_view ZoneSourceName(ZoneSource source) {
 // ---- Store ---------------------------------------------------------------------------------
 
 Store::Store(std::string path) : path_(std::move(path)) {}
-Store::~Store() = default;
+Store::~Store() {
+  if (wal_fd_ >= 0) ::close(wal_fd_);
+}
 
 Result<Store::ReaderLease> Store::AcquireReader() {
   {
@@ -1043,7 +1058,7 @@ Result<uint32_t> Store::ApplyChange(const dns::Name& zone, const std::vector<dns
   return std::move(results.front());
 }
 
-Result<std::vector<Result<uint32_t>>> Store::ApplyChanges(std::span<const Change> changes) {
+Result<std::vector<Result<uint32_t>>> Store::ApplyChanges(std::span<const Change> changes, Durability durability) {
   // Validation needs no database, so a bad change is refused before the transaction and the
   // rest of the batch goes on without it.
   std::vector<Result<uint32_t>> results;
@@ -1055,23 +1070,55 @@ Result<std::vector<Result<uint32_t>>> Store::ApplyChanges(std::span<const Change
   }
   std::lock_guard lock(write_mu_);
   Connection& conn = *writer_;
-  ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(conn, /*write=*/true));
-  BatchZones zones(conn);
-  for (size_t i = 0; i < changes.size(); ++i) {
-    if (!results[i].ok()) continue;
-    const Change& change = changes[i];
-    auto zone = zones.Get(change.zone);
-    if (!zone.ok()) {
-      if (zone.status().code() != Code::kNotFound) return zone.status();
-      results[i] = zone.status();
-      continue;
+  auto write = [&]() -> Status {
+    ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(conn, /*write=*/true));
+    BatchZones zones(conn);
+    for (size_t i = 0; i < changes.size(); ++i) {
+      if (!results[i].ok()) continue;
+      const Change& change = changes[i];
+      auto zone = zones.Get(change.zone);
+      if (!zone.ok()) {
+        if (zone.status().code() != Code::kNotFound) return zone.status();
+        results[i] = zone.status();
+        continue;
+      }
+      (*zone)->Add(change);
     }
-    (*zone)->Add(change);
-  }
-  RETURN_IF_ERROR(zones.Finish());
-  RETURN_IF_ERROR(tx.Commit());
-  zones.ForEachJournaled([&](int64_t zone_id, size_t n) { unapplied_[zone_id] += n; });
+    RETURN_IF_ERROR(zones.Finish());
+    RETURN_IF_ERROR(tx.Commit());
+    zones.ForEachJournaled([&](int64_t zone_id, size_t n) { unapplied_[zone_id] += n; });
+    return Status::Ok();
+  };
+  RETURN_IF_ERROR(durability == Durability::kSynced ? write() : WithoutSync(conn, write));
   return results;
+}
+
+Status Store::SyncJournal() {
+  std::lock_guard lock(sync_mu_);
+  const std::string wal = path_ + "-wal";
+  struct stat now {};
+  if (::stat(wal.c_str(), &now) != 0) return IoError("syncing " + wal, errno);
+  // SQLite keeps one WAL file while the database is open; should it ever be replaced, the
+  // committed data is in the new one, so follow the path.
+  if (wal_fd_ < 0 || now.st_ino != wal_ino_ || now.st_dev != wal_dev_) {
+    if (wal_fd_ >= 0) ::close(wal_fd_);
+    wal_fd_ = ::open(wal.c_str(), O_RDONLY | O_CLOEXEC);
+    if (wal_fd_ < 0) return IoError("opening " + wal, errno);
+    struct stat opened {};
+    if (::fstat(wal_fd_, &opened) != 0) return IoError("syncing " + wal, errno);
+    wal_ino_ = opened.st_ino;
+    wal_dev_ = opened.st_dev;
+    // A WAL file this process may have created: its directory entry must be on disk too.
+    std::string dir = std::filesystem::path(path_).parent_path().string();
+    int dir_fd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dir_fd < 0) return IoError("opening " + dir, errno);
+    int rc = ::fsync(dir_fd);
+    int err = errno;
+    ::close(dir_fd);
+    if (rc != 0) return IoError("syncing " + dir, err);
+  }
+  if (::fdatasync(wal_fd_) != 0) return IoError("syncing " + wal, errno);
+  return Status::Ok();
 }
 
 Result<std::vector<JournalEntry>> Store::ZoneJournal(const dns::Name& zone) {

@@ -150,7 +150,14 @@ class Store {
   // Journals several changes in ONE transaction and one fsync (group commit): one row per zone.
   // The result at index i is change i's new serial or its own error (kNotFound,
   // kInvalidArgument), and a failed change leaves no trace. A database error fails the batch.
-  Result<std::vector<Result<uint32_t>>> ApplyChanges(std::span<const Change> changes);
+  // kDeferred commits without the fsync: the changes are durable only once SyncJournal (or
+  // any later synced commit) returns OK, so the caller can journal the next batch meanwhile.
+  enum class Durability { kSynced, kDeferred };
+  Result<std::vector<Result<uint32_t>>> ApplyChanges(std::span<const Change> changes,
+                                                     Durability durability = Durability::kSynced);
+  // Makes everything committed so far durable (fdatasync of the WAL). Safe to call from
+  // another thread while the writer works; never waits for the writer. kIo.
+  Status SyncJournal();
   // Folds the journaled changes into the records table for every zone with at least `due`
   // changes not yet folded, and trims those zones' journals to their newest `journal_keep`
   // entries (0: keep all). Reads never need it (ZoneRecords applies what is not folded); it
@@ -213,6 +220,9 @@ class Store {
   std::mutex write_mu_;  // guards writer_
   std::unique_ptr<Connection> writer_;
   std::unordered_map<int64_t, size_t> unapplied_;  // zone id -> changes not yet folded (writer)
+  std::mutex sync_mu_;   // guards the WAL file handle below (SyncJournal)
+  int wal_fd_ = -1;
+  uint64_t wal_ino_ = 0, wal_dev_ = 0;
   std::mutex pool_mu_;   // guards readers_
   std::vector<std::unique_ptr<Connection>> readers_;
 };

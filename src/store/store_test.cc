@@ -2,6 +2,7 @@
 
 #include <sqlite3.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -363,6 +364,50 @@ TEST_F(StoreTest, GroupCommitIsOneJournalRowPerZone) {
   ASSERT_TRUE(store->ApplyChange(N("a.test."), {A("w.a.test.", 9)}, {}, 5).ok());
   EXPECT_EQ(Ints(store->path(), "SELECT id FROM zone_changes WHERE zone_id = 1 ORDER BY id"), (std::vector<int64_t>{3, 4}));
   EXPECT_EQ(store->ZoneJournal(N("a.test."))->size(), 4u);
+}
+
+// A deferred commit is visible at once and durable after SyncJournal, which may run on another
+// thread while the writer journals the next batch; the writer goes back to synced commits.
+TEST_F(StoreTest, DeferredCommitsAreSyncedByTheJournalSync) {
+  {
+    auto store = OpenStore();
+    ASSERT_TRUE(store->CreateZone(N("a.test."), ZoneSource::kStore, {Soa("a.test.", 1)}).ok());
+    std::atomic<bool> done{false};
+    std::atomic<int> syncs{0};
+    std::thread syncer([&] {
+      while (!done) {
+        Status s = store->SyncJournal();
+        EXPECT_TRUE(s.ok()) << s.ToString();
+        ++syncs;
+      }
+    });
+    for (uint32_t serial = 2; serial <= 50; ++serial) {
+      std::vector<Change> batch = {{N("a.test."), {Soa("a.test.", serial - 1)}, {Soa("a.test.", serial)}, serial}};
+      auto results = store->ApplyChanges(batch, Store::Durability::kDeferred);
+      ASSERT_TRUE(results.ok()) << results.status().ToString();
+      EXPECT_EQ(store->GetZone(N("a.test."))->serial, serial);
+    }
+    done = true;
+    syncer.join();
+    EXPECT_GT(syncs.load(), 0);
+    ASSERT_TRUE(store->SyncJournal().ok());
+    // A synced commit after deferred ones.
+    ASSERT_TRUE(store->ApplyChange(N("a.test."), {}, {A("x.a.test.", 1)}, 51).ok());
+  }
+  auto store = OpenStore();
+  EXPECT_EQ(store->GetZone(N("a.test."))->serial, 51u);
+  EXPECT_EQ(store->ZoneJournal(N("a.test."))->size(), 50u);
+}
+
+// The sync follows the WAL file by path and says which file failed.
+TEST_F(StoreTest, JournalSyncNamesTheFileItCannotSync) {
+  auto store = OpenStore();
+  ASSERT_TRUE(store->CreateZone(N("a.test."), ZoneSource::kStore, {Soa("a.test.", 1)}).ok());
+  ASSERT_TRUE(store->SyncJournal().ok());
+  ASSERT_EQ(::unlink((store->path() + "-wal").c_str()), 0);
+  Status s = store->SyncJournal();
+  EXPECT_EQ(s.code(), Code::kIo);
+  EXPECT_NE(s.message().find(store->path() + "-wal"), std::string::npos) << s.message();
 }
 
 // Trimming keeps exactly the newest entries even when the oldest kept one shares its group

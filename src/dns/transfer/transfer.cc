@@ -75,7 +75,8 @@ Result<uint32_t> ClientSerial(const TransferRequest& req, const Name& origin) {
 // The diffs that take a client at `client` to `current`, or empty when the history cannot:
 // it must start at the last diff leaving `client` and increase strictly all the way, and the
 // client's serial must never have been reached by a non-increasing change (its content would
-// be ambiguous).
+// be ambiguous). Diffs past `current` are left out: the journal may hold changes committed but
+// not yet durable, which the served snapshot does not show yet.
 std::vector<const ZoneDiff*> Chain(const std::vector<ZoneDiff>& history, uint32_t client, uint32_t current) {
   size_t start = history.size();
   for (size_t i = history.size(); i-- > 0;) {
@@ -90,7 +91,7 @@ std::vector<const ZoneDiff*> Chain(const std::vector<ZoneDiff>& history, uint32_
   }
   std::vector<const ZoneDiff*> chain;
   uint32_t at = client;
-  for (size_t i = start; i < history.size(); ++i) {
+  for (size_t i = start; i < history.size() && at != current; ++i) {
     const ZoneDiff& d = history[i];
     if (d.from_serial != at || !SerialNewer(d.to_serial, d.from_serial)) return {};
     chain.push_back(&d);

@@ -342,6 +342,23 @@ TEST(Ixfr, CompleteHistoryGivesAnIncrementalStreamThatReplays) {
   EXPECT_EQ(ApplyIxfrKeys(h.v2, s2), Keys(h.zone->Records()));
 }
 
+// The journal may run ahead of the served snapshot (changes committed, not yet synced and
+// published): the stream stops at the served serial.
+TEST(Ixfr, HistoryPastTheServedSerialIsLeftOut) {
+  History h = ThreeVersions(10, 11, 12);
+  std::vector<ZoneDiff> ahead = h.diffs;
+  ahead.push_back(ZoneDiff{12, 13, {}, {}});
+  Request r = MakeRequest(type::kIXFR, true, 10u);
+  TransferAnswer a = Serve(r, *h.zone, ahead);
+  EXPECT_EQ(a.kind, TransferKind::kIxfr);
+  std::vector<Record> s = Answers(ParseAll(a));
+  std::vector<uint32_t> soas;
+  for (const auto& rec : s)
+    if (rec.type == type::kSOA) soas.push_back(SerialOf(rec));
+  EXPECT_EQ(soas, (std::vector<uint32_t>{12, 10, 11, 11, 12, 12}));
+  EXPECT_EQ(ApplyIxfrKeys(h.v1, s), Keys(h.zone->Records()));
+}
+
 TEST(Ixfr, DiffsWithoutSoaRecordsGetSoasWithTheirSerials) {
   History h = ThreeVersions(10, 11, 12);
   for (auto& d : h.diffs) {
