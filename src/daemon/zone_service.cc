@@ -333,10 +333,21 @@ void ZoneService::ApplyEdits(std::vector<PendingEdit>& batch, Group& group) {
     return;
   }
   std::lock_guard<std::mutex> lock(mu_);
+  // Edits of one zone tend to come in runs: the per-zone lookups are done once per run.
+  struct Cursor {
+    dns::Name zone;
+    std::string key;
+    Group::Touched* touched = nullptr;
+    Unfolded* unfolded = nullptr;
+    uint64_t generation = 0;
+  } cursor;
   for (size_t i = first; i < group.edits.size(); ++i) {
     PendingEdit& p = group.edits[i];
     auto& results = group.results;
-    std::string key = Key(p.zone);
+    if (!cursor.touched || !dns::WireNamesEqual(cursor.zone.wire(), p.zone.wire())) {
+      cursor = Cursor{p.zone, Key(p.zone)};
+    }
+    const std::string& key = cursor.key;
     auto st = states_.find(key);
     if (st == states_.end() || !st->second.serving) {
       results[i] = NotFound("zone " + p.zone.ToText() + " is not served here");
@@ -369,21 +380,37 @@ void ZoneService::ApplyEdits(std::vector<PendingEdit>& batch, Group& group) {
     out.serial = content.serial();
     if (out.changed) {
       dns::ZoneContent::Difference diff = content.Diff();
-      Group::Touched& t = group.touched[key];
-      t.origin = content.origin();
-      Unfolded& u = unfolded_[key];
+      if (!cursor.touched) {
+        cursor.touched = &group.touched[key];
+        cursor.touched->origin = content.origin();
+        cursor.unfolded = &unfolded_[key];
+        cursor.generation = generations_[key];
+      }
+      Unfolded& u = *cursor.unfolded;
       ++u.changes;
-      const dns::Record* last = nullptr;  // a diff lists an RRset's records next to each other
+      // The distinct RRsets of the diff (a handful: usually the SOA and one more), each
+      // entered once in the hash sets.
+      const dns::Record* distinct[8];
+      size_t n = 0;
       for (const auto* list : {&diff.removed, &diff.added}) {
         for (const auto& r : *list) {
-          if (last && last->type == r.type && last->name == r.name) continue;
-          last = &r;
-          t.rrsets.insert({r.name, r.type});
-          if (u.complete) u.rrsets.insert({r.name, r.type});
+          bool seen = false;
+          for (size_t k = 0; k < n && !seen; ++k) seen = distinct[k]->type == r.type && distinct[k]->name == r.name;
+          if (seen) continue;
+          if (n == std::size(distinct)) {  // a big change: straight in
+            cursor.touched->rrsets.insert({r.name, r.type});
+            if (u.complete) u.rrsets.insert({r.name, r.type});
+            continue;
+          }
+          distinct[n++] = &r;
         }
       }
+      for (size_t k = 0; k < n; ++k) {
+        cursor.touched->rrsets.insert({distinct[k]->name, distinct[k]->type});
+        if (u.complete) u.rrsets.insert({distinct[k]->name, distinct[k]->type});
+      }
       group.change_of[i] = group.changes.size();
-      group.generation_of.push_back(generations_[key]);
+      group.generation_of.push_back(cursor.generation);
       group.changes.push_back(store::Change{content.origin(), std::move(diff.removed), std::move(diff.added), out.serial});
     }
     content.Commit();

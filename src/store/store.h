@@ -144,7 +144,8 @@ class Store {
   // moving the zone to `new_serial`; returns it. The caller (the zone service, whose in-memory
   // zone is loaded from this store) is the authority on what the zone holds: records match on
   // (owner, type, class, rdata) and removing an absent record or adding a present one is not
-  // checked here. kNotFound (zone), kInvalidArgument (bad record); nothing written on error.
+  // checked here. kNotFound (zone), kInvalidArgument (a bad record to add; removed records
+  // are taken as the zone's own and not checked again); nothing written on error.
   Result<uint32_t> ApplyChange(const dns::Name& zone, const std::vector<dns::Record>& remove,
                                const std::vector<dns::Record>& add, uint32_t new_serial);
   // Journals several changes in ONE transaction and one fsync (group commit): one row per zone.
