@@ -25,6 +25,12 @@ struct DnsControl::Request {
   uint64_t now = 0;
   uint16_t edns_udp_size = dns::kDefaultEdnsSize;
   std::function<void(std::vector<std::string>)> done;
+  // An UPDATE: the parsed message and its outcome on the committer thread. Kept here so the
+  // edit and its answer each capture just this request (no allocation for the callbacks).
+  DnsControl* control = nullptr;
+  dns::update::UpdateMessage update;
+  uint16_t update_rcode = dns::rcode::kNoError;
+  dns::update::WritePolicy may_write;
 
   const uint8_t* bytes() const { return reinterpret_cast<const uint8_t*>(message.data()); }
   bool signed_ok() const { return tsig.status == dns::TsigStatus::kNoError && tsig.key; }
@@ -156,55 +162,55 @@ void DnsControl::HandleUpdate(std::shared_ptr<Request> req) {
     req->done({});
     return;
   }
-  auto msg = std::make_shared<dns::update::UpdateMessage>(std::move(parsed.message));
-  auto answer = [req, msg, this](uint16_t rc) {
-    req->Reply(dns::update::WriteUpdateResponse(*msg, rc, edns_udp_size_));
+  req->update = std::move(parsed.message);
+  auto answer = [this](Request& r, uint16_t rc) {
+    r.Reply(dns::update::WriteUpdateResponse(r.update, rc, edns_udp_size_));
   };
   if (parsed.outcome == dns::update::Outcome::kError) {
     ++stats_.updates_refused;
-    answer(parsed.rcode);
+    answer(*req, parsed.rcode);
     return;
   }
   // RFC 2136 §3.1.1: a zone we do not serve is NOTAUTH.
-  if (!table_.Get()->Get(msg->zone)) {
+  if (!table_.Get()->Get(req->update.zone)) {
     ++stats_.updates_refused;
-    answer(dns::rcode::kNotAuth);
+    answer(*req, dns::rcode::kNotAuth);
     return;
   }
   // Only TSIG-authenticated updates; the key's scope decides what it may touch.
   if (!req->signed_ok() || !policy_.may_update) {
     ++stats_.updates_refused;
-    spdlog::info("unsigned UPDATE for {} from {} refused", msg->zone.ToText(), req->client.address.ToString());
-    answer(dns::rcode::kRefused);
+    spdlog::info("unsigned UPDATE for {} from {} refused", req->update.zone.ToText(), req->client.address.ToString());
+    answer(*req, dns::rcode::kRefused);
     return;
   }
-  dns::Name key = req->tsig.key->name;
-  dns::Name zone = msg->zone;
-  auto rc = std::make_shared<uint16_t>(dns::rcode::kNoError);
-  dns::update::WritePolicy may_write = [this, key, zone](const dns::Name& owner, uint16_t type) {
-    return policy_.may_update(key, zone, owner, type);
+  req->control = this;
+  Request* r = req.get();  // the callbacks below keep it alive
+  req->may_write = [r](const dns::Name& owner, uint16_t type) {
+    return r->control->policy_.may_update(r->tsig.key->name, r->update.zone, owner, type);
   };
   zones_.EditAsync(
-      zone,
-      [msg, rc, may_write](dns::ZoneContent& content) -> Status {
-        *rc = dns::update::ProcessUpdate(*msg, content, may_write);
-        if (*rc != dns::rcode::kNoError) return FailedPrecondition("update refused");
+      req->update.zone,
+      [req](dns::ZoneContent& content) -> Status {
+        req->update_rcode = dns::update::ProcessUpdate(req->update, content, req->may_write);
+        if (req->update_rcode != dns::rcode::kNoError) return FailedPrecondition("update refused");
         return Status::Ok();
       },
-      [this, rc, answer, req, zone](Result<EditOutcome> outcome) {
-        uint16_t code = *rc;
+      [req](Result<EditOutcome> outcome) {
+        DnsControl& self = *req->control;
+        uint16_t code = req->update_rcode;
         if (!outcome.ok() && code == dns::rcode::kNoError) {
           // Zone rules (kInvalidArgument) refuse the update; anything else is our failure.
           code = outcome.status().code() == Code::kInvalidArgument ? dns::rcode::kRefused
                  : outcome.status().code() == Code::kNotFound      ? dns::rcode::kNotAuth
                                                                    : dns::rcode::kServFail;
-          if (code == dns::rcode::kServFail) ++stats_.updates_failed;
-          spdlog::info("UPDATE of {} from {}: {}", zone.ToText(), req->client.address.ToString(),
+          if (code == dns::rcode::kServFail) ++self.stats_.updates_failed;
+          spdlog::info("UPDATE of {} from {}: {}", req->update.zone.ToText(), req->client.address.ToString(),
                        outcome.status().ToString());
         }
-        if (code == dns::rcode::kNoError) ++stats_.updates;
-        else if (code != dns::rcode::kServFail) ++stats_.updates_refused;
-        answer(code);
+        if (code == dns::rcode::kNoError) ++self.stats_.updates;
+        else if (code != dns::rcode::kServFail) ++self.stats_.updates_refused;
+        req->Reply(dns::update::WriteUpdateResponse(req->update, code, self.edns_udp_size_));
       });
 }
 

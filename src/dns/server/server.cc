@@ -612,12 +612,16 @@ void DnsServer::ForwardTcp(TcpWorker* w, uint64_t conn_id, const ParsedQuery& q,
 
 void DnsServer::HandOffUdp(UdpWorker* w, const ParsedQuery& q, const uint8_t* query, size_t len,
                            const sockaddr_storage& peer, socklen_t peer_len, const msghdr& received) {
+  // Everything the answer needs in one allocation; the callback captures only the pointer.
   struct Pending {
     std::shared_ptr<UdpSocket> socket;
     sockaddr_storage peer;
     socklen_t peer_len;
     uint8_t control[kPktinfoSpace];
     size_t control_len;
+    DnsMetrics::Block* block;
+    std::shared_ptr<std::mutex> mu;
+    uint16_t qtype;
   };
   auto client = SocketAddress::FromSockaddr(peer);
   if (!client.ok()) return;
@@ -626,20 +630,20 @@ void DnsServer::HandOffUdp(UdpWorker* w, const ParsedQuery& q, const uint8_t* qu
   p->peer = peer;
   p->peer_len = peer_len;
   p->control_len = w->wildcard ? ReplyPktinfo(const_cast<msghdr&>(received), p->control) : 0;
-  DnsMetrics::Block* block = handoff_block_;
-  std::shared_ptr<std::mutex> mu = handoff_mu_;
-  uint16_t qtype = q.qtype;
+  p->block = handoff_block_;
+  p->mu = handoff_mu_;
+  p->qtype = q.qtype;
   handler_->Handle(q, std::string(reinterpret_cast<const char*>(query), len), {*client, false},
-                   [p, block, mu, qtype](std::vector<std::string> responses) {
-                     std::lock_guard<std::mutex> lock(*mu);
+                   [p](std::vector<std::string> responses) {
+                     std::lock_guard<std::mutex> lock(*p->mu);
                      if (responses.empty() || responses[0].size() < kHeaderSize) {
-                       DnsMetrics::Block::Bump(block->dropped);
+                       DnsMetrics::Block::Bump(p->block->dropped);
                        return;
                      }
                      const std::string& answer = responses[0];
-                     block->CountQuery(qtype, static_cast<uint16_t>(answer[3] & 0xF), false);
+                     p->block->CountQuery(p->qtype, static_cast<uint16_t>(answer[3] & 0xF), false);
                      UdpSendBatch::Send(p->socket, p->peer, p->peer_len, p->control, p->control_len, answer,
-                                        &block->udp_gso);
+                                        &p->block->udp_gso);
                    });
 }
 
