@@ -89,12 +89,13 @@ Status ParseBody(WireReader& r, const uint16_t counts[4], uint16_t stripped_addi
 
   for (uint16_t i = 0; i < counts[1]; ++i) {
     ASSIGN_OR_RETURN(Record rec, ReadRecord(r));
-    RETURN_IF_ERROR(CheckPrerequisiteForm(rec, zclass).WithContext("prerequisite " + rec.name.ToText()));
+    // The context is built only on error: this runs for every record of every UPDATE.
+    if (Status s = CheckPrerequisiteForm(rec, zclass); !s.ok()) return s.WithContext("prerequisite " + rec.name.ToText());
     m.prerequisites.push_back(std::move(rec));
   }
   for (uint16_t i = 0; i < counts[2]; ++i) {
     ASSIGN_OR_RETURN(Record rec, ReadRecord(r));
-    RETURN_IF_ERROR(CheckUpdateForm(rec, zclass).WithContext("update " + rec.name.ToText()));
+    if (Status s = CheckUpdateForm(rec, zclass); !s.ok()) return s.WithContext("update " + rec.name.ToText());
     m.updates.push_back(std::move(rec));
   }
   if (counts[3] < stripped_additional) return InvalidArgument("ARCOUNT does not count the stripped TSIG");
