@@ -8,7 +8,7 @@ build_pkgs=(
   cmake ninja-build g++ make pkg-config
   libsqlite3-dev nlohmann-json3-dev libyaml-cpp-dev libcli11-dev libspdlog-dev libfmt-dev
   libssl-dev libcrypt-dev libboost1.81-dev libgtest-dev libgmock-dev libbenchmark-dev
-  libmnl-dev libnftables-dev
+  libmnl-dev libnftables-dev libgoogle-perftools-dev
 )
 test_pkgs=(
   clang libfuzzer-14-dev libclang-rt-14-dev

@@ -17,6 +17,21 @@ namespace {
 std::string Key(const dns::Name& n) { return n.Lowercased().ToText(); }
 
 }  // namespace
+}  // namespace berth::daemon
+
+// Defined when berthd is linked with tcmalloc (BERTH_TCMALLOC), null otherwise.
+extern "C" void MallocExtension_ReleaseFreeMemory() __attribute__((weak));
+
+namespace berth::daemon {
+namespace {
+
+// Returns freed heap to the system, whichever allocator berthd was linked with.
+void ReleaseFreeMemory() {
+  if (MallocExtension_ReleaseFreeMemory) MallocExtension_ReleaseFreeMemory();
+  malloc_trim(0);
+}
+
+}  // namespace
 
 ZoneService::ZoneService(store::Store& store, dns::ZoneTable& table, size_t fold_every, SyncFn sync)
     : store_(store),
@@ -154,7 +169,7 @@ Status ZoneService::Reload(const std::vector<FileZone>& file_zones) {
     }
   }
   // Parsing a large zone leaves freed heap behind; give it back so RSS reflects what serves.
-  malloc_trim(0);
+  ReleaseFreeMemory();
   auto changed = std::move(changed_);
   changed_.clear();
   lock.unlock();
