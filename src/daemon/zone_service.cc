@@ -381,7 +381,8 @@ void ZoneService::ApplyEdits(std::vector<PendingEdit>& batch, Group& group) {
     const uint32_t before = content.serial();
     content.Begin();
     Status s = p.edit(content);
-    if (s.ok() && content.Changed()) {
+    const bool changed = s.ok() && content.Changed();
+    if (changed) {
       if (!dns::SerialNewer(content.serial(), before)) s = content.SetSerial(before + 1);
       if (s.ok()) s = content.CheckTouched();
     }
@@ -391,7 +392,7 @@ void ZoneService::ApplyEdits(std::vector<PendingEdit>& batch, Group& group) {
       continue;
     }
     EditOutcome out;
-    out.changed = content.Changed();
+    out.changed = changed;
     out.serial = content.serial();
     if (out.changed) {
       dns::ZoneContent::Difference diff = content.Diff();
@@ -401,10 +402,9 @@ void ZoneService::ApplyEdits(std::vector<PendingEdit>& batch, Group& group) {
         cursor.unfolded = &unfolded_[key];
         cursor.generation = generations_[key];
       }
-      Unfolded& u = *cursor.unfolded;
-      ++u.changes;
+      ++cursor.unfolded->changes;
       // The distinct RRsets of the diff (a handful: usually the SOA and one more), each
-      // entered once in the hash sets.
+      // entered once in the group's set (JournalGroup adds the group's set to unfolded_).
       const dns::Record* distinct[8];
       size_t n = 0;
       for (const auto* list : {&diff.removed, &diff.added}) {
@@ -414,16 +414,12 @@ void ZoneService::ApplyEdits(std::vector<PendingEdit>& batch, Group& group) {
           if (seen) continue;
           if (n == std::size(distinct)) {  // a big change: straight in
             cursor.touched->rrsets.insert({r.name, r.type});
-            if (u.complete) u.rrsets.insert({r.name, r.type});
             continue;
           }
           distinct[n++] = &r;
         }
       }
-      for (size_t k = 0; k < n; ++k) {
-        cursor.touched->rrsets.insert({distinct[k]->name, distinct[k]->type});
-        if (u.complete) u.rrsets.insert({distinct[k]->name, distinct[k]->type});
-      }
+      for (size_t k = 0; k < n; ++k) cursor.touched->rrsets.insert({distinct[k]->name, distinct[k]->type});
       group.change_of[i] = group.changes.size();
       group.generation_of.push_back(cursor.generation);
       group.changes.push_back(store::Change{content.origin(), std::move(diff.removed), std::move(diff.added), out.serial});
@@ -485,6 +481,9 @@ void ZoneService::JournalGroup(Group& group) {
       if (records.ok()) contents_.emplace(key, dns::ZoneContent(t.origin, std::move(*records)));
     }
     for (const auto& [key, t] : touched) {
+      // The next fold writes the current state of every RRset journaled since the last one.
+      if (auto u = unfolded_.find(key); u != unfolded_.end() && u->second.complete)
+        u->second.rrsets.insert(t.rrsets.begin(), t.rrsets.end());
       auto c = contents_.find(key);
       if (c == contents_.end()) continue;
       const dns::Name& origin = t.origin;
