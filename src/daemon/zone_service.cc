@@ -272,6 +272,21 @@ void ZoneService::DropContent(const std::string& key) {
   }
 }
 
+void ZoneService::ReloadContent(const std::string& key, const dns::Name& origin) {
+  contents_.erase(key);
+  built_.erase(key);
+  if (auto it = unfolded_.find(key); it != unfolded_.end()) {
+    it->second.complete = false;
+    it->second.rrsets.clear();
+  }
+  auto records = store_.ZoneRecords(origin);
+  if (records.ok()) {
+    contents_.emplace(key, dns::ZoneContent(origin, std::move(*records)));
+  } else {
+    spdlog::error("zone {}: reading it back from the store: {}", origin.ToText(), records.status().ToString());
+  }
+}
+
 void ZoneService::FoldDue() {
   std::lock_guard<std::mutex> lock(mu_);
   for (auto& [key, u] : unfolded_) {
@@ -476,9 +491,7 @@ void ZoneService::JournalGroup(Group& group) {
       // Serve what the store holds, so nothing unacknowledged is ever visible.
       Group::Touched& t = touched.at(key);
       t.rebuild = true;
-      DropContent(key);
-      auto records = store_.ZoneRecords(t.origin);
-      if (records.ok()) contents_.emplace(key, dns::ZoneContent(t.origin, std::move(*records)));
+      ReloadContent(key, t.origin);
     }
     for (const auto& [key, t] : touched) {
       // The next fold writes the current state of every RRset journaled since the last one.
@@ -504,7 +517,7 @@ void ZoneService::JournalGroup(Group& group) {
       if (!zone.ok()) {
         // CheckTouched mirrors Build's rules; getting here is a bug, so keep the last snapshot.
         spdlog::error("zone {}: edited zone does not build: {}", origin.ToText(), zone.status().ToString());
-        DropContent(key);
+        ReloadContent(key, origin);
         continue;
       }
       built_[key] = *zone;

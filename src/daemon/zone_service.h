@@ -125,8 +125,14 @@ class ZoneService {
     EditDone done;
   };
   void RunCommitter();
-  // Drops a zone's editable copy (it is rebuilt from the snapshot on the next edit). mu_ held.
+  // The zone was replaced or removed other than by an edit: drops its editable copy (rebuilt
+  // from the served snapshot on the next edit) and unpublished snapshot, and moves it to a new
+  // generation, so older snapshots and edits not yet journaled are stale. mu_ held.
   void DropContent(const std::string& key);
+  // The editable copy no longer matches the store (a failed store write, a bug): re-reads it
+  // from the store, so the next edit starts from what is stored. The generation stays: nothing
+  // outside the edit path replaced the zone. mu_ held, committer only.
+  void ReloadContent(const std::string& key, const dns::Name& origin);
   // After a group is journaled: folds the journal of each zone with kFoldEvery changes unfolded.
   void FoldDue();
   void NotifyChanged(const dns::Name& zone, uint32_t serial);

@@ -396,6 +396,42 @@ TEST_F(ZoneServiceTest, AnEditNotYetJournaledWhenItsZoneIsReplacedIsRefused) {
     for (const auto& rec : e.added) EXPECT_NE(rec.name, N("two.example."));
 }
 
+// A group whose store write fails is answered with an error and nothing of it is served; the
+// group before it (syncing meanwhile) is served as acknowledged.
+TEST_F(ZoneServiceTest, AFailedStoreWriteServesNothingOfItsGroup) {
+  auto gate = std::make_shared<SyncGate>();
+  sync_ = [gate] { return gate->Sync(); };
+  Open();
+  ASSERT_TRUE(service_->Import(N("example."), ZoneText(9)).ok());
+  std::promise<Result<EditOutcome>> first, second;
+  auto add = [](std::string owner) {
+    return [owner](dns::ZoneContent& c) {
+      c.Add(A(owner, 1));
+      return Status::Ok();
+    };
+  };
+  service_->EditAsync(N("example."), add("one.example."), [&](Result<EditOutcome> r) { first.set_value(std::move(r)); });
+  gate->WaitEntered(1);  // the first group is journaled and syncing
+  // Behind the service's back the zone leaves the store, so the next group's write fails.
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open_v2(store_->path().c_str(), &db, SQLITE_OPEN_READWRITE, nullptr), SQLITE_OK);
+  sqlite3_busy_timeout(db, 5000);
+  ASSERT_EQ(sqlite3_exec(db, "PRAGMA foreign_keys=ON; DELETE FROM zones", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(db);
+  service_->EditAsync(N("example."), add("two.example."), [&](Result<EditOutcome> r) { second.set_value(std::move(r)); });
+  gate->Open();
+  auto r1 = first.get_future().get();
+  ASSERT_TRUE(r1.ok()) << r1.status().ToString();
+  EXPECT_EQ(r1->serial, 10u);
+  auto r2 = second.get_future().get();
+  EXPECT_FALSE(r2.ok());
+  EXPECT_EQ(ServedSerial(), 10u);  // the first change is served; the second never is
+  auto zone = table_->Get()->Get(N("example."));
+  ASSERT_NE(zone, nullptr);
+  EXPECT_NE(zone->Find(N("one.example.").wire()), nullptr);
+  EXPECT_EQ(zone->Find(N("two.example.").wire()), nullptr);
+}
+
 TEST_F(ZoneServiceTest, DynamicChangesToAFileZoneOutliveReloadUntilTheFileIsNewer) {
   Write(ZoneText(5));
   std::vector<FileZone> zones = {{N("example."), file_}};
