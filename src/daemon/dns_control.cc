@@ -58,6 +58,8 @@ struct DnsControl::Request {
     }
     done({std::move(wire)});
   }
+  // Answers an UPDATE with `rc` (its zone section echoed), signed like any reply.
+  void ReplyToUpdate(uint16_t rc) { Reply(dns::update::WriteUpdateResponse(update, rc, edns_udp_size)); }
 };
 
 DnsControl::DnsControl(ZoneService& zones, const dns::ZoneTable& table, DnsControlPolicy policy,
@@ -163,25 +165,22 @@ void DnsControl::HandleUpdate(std::shared_ptr<Request> req) {
     return;
   }
   req->update = std::move(parsed.message);
-  auto answer = [this](Request& r, uint16_t rc) {
-    r.Reply(dns::update::WriteUpdateResponse(r.update, rc, edns_udp_size_));
-  };
   if (parsed.outcome == dns::update::Outcome::kError) {
     ++stats_.updates_refused;
-    answer(*req, parsed.rcode);
+    req->ReplyToUpdate(parsed.rcode);
     return;
   }
   // RFC 2136 §3.1.1: a zone we do not serve is NOTAUTH.
   if (!table_.Get()->Get(req->update.zone)) {
     ++stats_.updates_refused;
-    answer(*req, dns::rcode::kNotAuth);
+    req->ReplyToUpdate(dns::rcode::kNotAuth);
     return;
   }
   // Only TSIG-authenticated updates; the key's scope decides what it may touch.
   if (!req->signed_ok() || !policy_.may_update) {
     ++stats_.updates_refused;
     spdlog::info("unsigned UPDATE for {} from {} refused", req->update.zone.ToText(), req->client.address.ToString());
-    answer(*req, dns::rcode::kRefused);
+    req->ReplyToUpdate(dns::rcode::kRefused);
     return;
   }
   req->control = this;
@@ -210,7 +209,7 @@ void DnsControl::HandleUpdate(std::shared_ptr<Request> req) {
         }
         if (code == dns::rcode::kNoError) ++self.stats_.updates;
         else if (code != dns::rcode::kServFail) ++self.stats_.updates_refused;
-        req->Reply(dns::update::WriteUpdateResponse(req->update, code, self.edns_udp_size_));
+        req->ReplyToUpdate(code);
       });
 }
 

@@ -79,6 +79,14 @@ class ZoneServiceTest : public ::testing::Test {
     service_ = std::make_unique<ZoneService>(*store_, *table_, fold_every_, sync_);
   }
   void Write(const std::string& text) { std::ofstream(file_) << text; }
+  // A service whose journal syncs wait on the returned gate, serving example. at serial 9.
+  std::shared_ptr<SyncGate> OpenGated() {
+    auto gate = std::make_shared<SyncGate>();
+    sync_ = [gate] { return gate->Sync(); };
+    Open();
+    EXPECT_TRUE(service_->Import(N("example."), ZoneText(9)).ok());
+    return gate;
+  }
   uint32_t ServedSerial() {
     auto z = table_->Get()->Get(N("example."));
     return z ? z->serial() : 0;
@@ -244,10 +252,7 @@ TEST_F(ZoneServiceTest, ConcurrentEditsAllLandInOrder) {
 // the fsync returns, and answers keep their order (an edit that only read the first change is
 // not answered before it).
 TEST_F(ZoneServiceTest, AnswersWaitForTheFsyncOfEveryChangeBeforeThem) {
-  auto gate = std::make_shared<SyncGate>();
-  sync_ = [gate] { return gate->Sync(); };
-  Open();
-  ASSERT_TRUE(service_->Import(N("example."), ZoneText(9)).ok());
+  auto gate = OpenGated();
   std::mutex mu;
   std::condition_variable cv;
   std::vector<std::string> answered;
@@ -314,10 +319,7 @@ TEST_F(ZoneServiceTest, AFailedFsyncPublishesNothingAndRefusesLaterChanges) {
 TEST_F(ZoneServiceTest, AZoneReplacedWhileItsChangeSyncsIsNotOverwritten) {
   for (bool remove : {true, false}) {
     SCOPED_TRACE(remove ? "delete" : "import");
-    auto gate = std::make_shared<SyncGate>();
-    sync_ = [gate] { return gate->Sync(); };
-    Open();
-    ASSERT_TRUE(service_->Import(N("example."), ZoneText(9)).ok());
+    auto gate = OpenGated();
     std::promise<Result<EditOutcome>> edited;
     service_->EditAsync(
         N("example."),
@@ -359,10 +361,7 @@ TEST_F(ZoneServiceTest, AZoneReplacedWhileItsChangeSyncsIsNotOverwritten) {
 // An edit applied while the previous group syncs waits to be journaled with the next group;
 // if the zone is replaced meanwhile, the edit is refused and never reaches the journal.
 TEST_F(ZoneServiceTest, AnEditNotYetJournaledWhenItsZoneIsReplacedIsRefused) {
-  auto gate = std::make_shared<SyncGate>();
-  sync_ = [gate] { return gate->Sync(); };
-  Open();
-  ASSERT_TRUE(service_->Import(N("example."), ZoneText(9)).ok());
+  auto gate = OpenGated();
   std::promise<Result<EditOutcome>> first, second;
   std::promise<void> second_applied;
   service_->EditAsync(
@@ -399,10 +398,7 @@ TEST_F(ZoneServiceTest, AnEditNotYetJournaledWhenItsZoneIsReplacedIsRefused) {
 // A group whose store write fails is answered with an error and nothing of it is served; the
 // group before it (syncing meanwhile) is served as acknowledged.
 TEST_F(ZoneServiceTest, AFailedStoreWriteServesNothingOfItsGroup) {
-  auto gate = std::make_shared<SyncGate>();
-  sync_ = [gate] { return gate->Sync(); };
-  Open();
-  ASSERT_TRUE(service_->Import(N("example."), ZoneText(9)).ok());
+  auto gate = OpenGated();
   std::promise<Result<EditOutcome>> first, second;
   auto add = [](std::string owner) {
     return [owner](dns::ZoneContent& c) {

@@ -1,7 +1,8 @@
 // The embedded state store: zones, their records and the per-zone change journal (for IXFR) in
 // one SQLite database, <state_dir>/berth.db, in WAL mode with synchronous=FULL so that a
-// returned OK means the change is on disk. Dynamic changes are journaled (one row per zone per
-// group commit); the records table catches up later (FoldRRsets, Checkpoint). Thread-safe: writes
+// returned OK means the change is on disk (except ApplyChanges with kDeferred, durable once
+// SyncJournal returns). Dynamic changes are journaled (one row per zone per group commit); the
+// records table catches up later (FoldRRsets, Checkpoint). Thread-safe: writes
 // go through one writer connection under a mutex; reads use a pool of reader connections and run
 // concurrently with the writer.
 #pragma once

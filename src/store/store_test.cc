@@ -34,6 +34,13 @@ class StoreTest : public ::testing::Test {
   }
   void TearDown() override { fs::remove_all(root_); }
 
+  // The database file itself, behind the store's back (created if absent; the caller closes it).
+  sqlite3* OpenRaw() {
+    fs::create_directories(dir_);
+    sqlite3* db = nullptr;
+    EXPECT_EQ(sqlite3_open((dir_ + "/berth.db").c_str(), &db), SQLITE_OK);
+    return db;
+  }
   std::unique_ptr<Store> OpenStore() {
     auto s = Store::Open(dir_);
     EXPECT_TRUE(s.ok()) << s.status().ToString();
@@ -517,9 +524,7 @@ TEST_F(StoreTest, ConnectionPreparesEachStatementOnce) {
 
 // A database written by a berthd before schema version 4 (journal records one row each).
 TEST_F(StoreTest, MigratesAVersion3Journal) {
-  fs::create_directories(dir_);
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open((dir_ + "/berth.db").c_str(), &db), SQLITE_OK);
+  sqlite3* db = OpenRaw();
   const char* v3 = R"(
     CREATE TABLE schema_version(version INTEGER NOT NULL);
     INSERT INTO schema_version VALUES (1), (2), (3);
@@ -564,9 +569,7 @@ TEST_F(StoreTest, MigratesAVersion3Journal) {
 // A database written by a berthd of schema version 4: one journal row per change, numbered by a
 // rowid that all zones share, some of them folded.
 TEST_F(StoreTest, MigratesAVersion4Journal) {
-  fs::create_directories(dir_);
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open((dir_ + "/berth.db").c_str(), &db), SQLITE_OK);
+  sqlite3* db = OpenRaw();
   const char* v4 = R"(
     CREATE TABLE schema_version(version INTEGER NOT NULL);
     INSERT INTO schema_version VALUES (1), (2), (3), (4);
@@ -762,8 +765,7 @@ TEST_F(StoreTest, UnusableStateDirGivesClearError) {
 
 TEST_F(StoreTest, RefusesNewerSchema) {
   { ASSERT_NE(OpenStore(), nullptr); }
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open((dir_ + "/berth.db").c_str(), &db), SQLITE_OK);
+  sqlite3* db = OpenRaw();
   ASSERT_EQ(sqlite3_exec(db, "INSERT INTO schema_version VALUES (99)", nullptr, nullptr, nullptr),
             SQLITE_OK);
   sqlite3_close(db);
