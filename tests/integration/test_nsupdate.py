@@ -109,8 +109,12 @@ def dig(port, name, rdtype, tcp=False):
 
 
 def serial(port):
-    out = dig(port, ZONE, "SOA")
-    return int(out[0].split()[2]) if out else -1
+    # On a loaded machine a try can time out, and dig prints ";; ..." instead: ask again.
+    for _ in range(5):
+        out = [l for l in dig(port, ZONE, "SOA") if not l.startswith(";")]
+        if out:
+            return int(out[0].split()[2])
+    return -1
 
 
 class Updater:
