@@ -70,6 +70,7 @@ std::string Daemon::ControlMetrics() const {
     counter("berth_dns_tsig_failures_total", "Messages whose TSIG failed (FORMERR/BADKEY/BADSIG/BADTIME).",
             s.tsig_failures.load());
   }
+  if (zones_) out += zones_->MetricsText();
   if (notifier_) {
     auto n = notifier_->counters();
     counter("berth_dns_notify_sent_total", "NOTIFY messages sent, retries included.", n.sent);

@@ -5,6 +5,7 @@
 #include <future>
 #include <set>
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "dns/server/udp_send.h"
@@ -15,6 +16,11 @@ namespace berth::daemon {
 namespace {
 
 std::string Key(const dns::Name& n) { return n.Lowercased().ToText(); }
+
+uint64_t MonotonicNs() {
+  return static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch()).count());
+}
 
 }  // namespace
 }  // namespace berth::daemon
@@ -247,7 +253,7 @@ void ZoneService::EditAsync(const dns::Name& zone, EditFn edit, EditDone done) {
   {
     std::lock_guard<std::mutex> lock(queue_mu_);
     if (!stopping_) {
-      queue_.push_back(PendingEdit{zone, std::move(edit), std::move(done)});
+      queue_.push_back(PendingEdit{zone, std::move(edit), std::move(done), MonotonicNs()});
       queue_cv_.notify_one();
       return;
     }
@@ -543,7 +549,11 @@ void ZoneService::RunSyncer() {
       unsynced_.pop_front();
     }
     if (group.journaled && !sync_failed_.load()) {
-      if (Status s = sync_(); !s.ok()) {
+      const uint64_t sync_start = MonotonicNs();
+      Status s = sync_();
+      sync_seconds_.Observe(MonotonicNs() - sync_start);
+      groups_synced_.fetch_add(1, std::memory_order_relaxed);
+      if (!s.ok()) {
         spdlog::critical("the state database failed to sync ({}): dynamic changes are refused until berthd restarts",
                          s.ToString());
         sync_failed_.store(true);
@@ -572,6 +582,8 @@ void ZoneService::RunSyncer() {
       if (failed) group.results[i] = Status(Code::kIo, "the state database failed to sync; restart berthd");
       group.edits[i].done(std::move(group.results[i]));
     }
+    const uint64_t answered = MonotonicNs();
+    for (const auto& e : group.edits) change_seconds_.Observe(answered - e.queued_ns);
     {
       // Whatever the committer applied meanwhile makes the next group: one transaction, one fsync.
       std::lock_guard<std::mutex> lock(queue_mu_);
@@ -579,6 +591,17 @@ void ZoneService::RunSyncer() {
       queue_cv_.notify_one();
     }
   }
+}
+
+std::string ZoneService::MetricsText() const {
+  return sync_seconds_.Render("berth_store_journal_sync_seconds",
+                              "Time of each fsync of the state database's journal (one per group commit).") +
+         change_seconds_.Render("berth_zone_change_seconds",
+                                "Time from a dynamic change reaching the committer to its answer (applied, "
+                                "journaled, fsynced and published).") +
+         fmt::format("# HELP berth_store_journal_syncs_total Group commits synced to disk (changes share them).\n"
+                     "# TYPE berth_store_journal_syncs_total counter\nberth_store_journal_syncs_total {}\n",
+                     groups_synced_.load(std::memory_order_relaxed));
 }
 
 Result<std::vector<dns::Record>> ZoneService::Records(const dns::Name& name) const {

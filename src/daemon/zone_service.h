@@ -17,6 +17,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "core/histogram.h"
 #include "core/status.h"
 #include "dns/wire/message.h"
 #include "dns/zone/zone_content.h"
@@ -111,6 +112,8 @@ class ZoneService {
   void SetChangeListener(ZoneChangedFn fn) { on_change_ = std::move(fn); }
 
   std::vector<ZoneState> states() const;
+  // Prometheus text of the commit pipeline: fsync times, change-to-answer times, syncs.
+  std::string MetricsText() const;
   // True when every configured zone is being served and the journal syncs.
   bool Ready() const;
 
@@ -123,6 +126,7 @@ class ZoneService {
     dns::Name zone;
     EditFn edit;
     EditDone done;
+    uint64_t queued_ns = 0;  // steady clock, for berth_zone_change_seconds
   };
   void RunCommitter();
   // The zone was replaced or removed other than by an edit: drops its editable copy (rebuilt
@@ -209,6 +213,9 @@ class ZoneService {
   std::map<std::string, uint64_t> generations_;
   uint64_t next_generation_ = 0;
   std::atomic<bool> sync_failed_{false};
+  LatencyHistogram sync_seconds_{{100, 250, 500, 1000, 2500, 5000, 10000, 25000, 100000, 1000000}};
+  LatencyHistogram change_seconds_{{100, 250, 500, 1000, 2500, 5000, 10000, 25000, 100000, 1000000}};
+  std::atomic<uint64_t> groups_synced_{0};
 
   const SyncFn sync_;
   std::mutex queue_mu_;               // guards the members below

@@ -209,6 +209,18 @@ def test_update(b):
     st, _, _, _ = api(p, "POST", "/api/v1/update", {"name": "www.a.internal.", "type": "A", "content": "300.1.1.1"},
                       token=TOKEN_A)
     check(st == 422, "update with bad content -> 422", str(st))
+    # The commit pipeline reports its fsyncs and change times: two changes above were saved.
+    st, _, metrics, _ = api(p, "GET", "/metrics")
+    counts = {}
+    for line in metrics.splitlines():
+        for name in ("berth_store_journal_syncs_total", "berth_store_journal_sync_seconds_count",
+                     "berth_zone_change_seconds_count"):
+            if line.startswith(name + " "):
+                counts[name] = float(line.split()[1])
+    check(counts.get("berth_store_journal_syncs_total", 0) >= 2 and
+          counts.get("berth_store_journal_sync_seconds_count", 0) >= 2 and
+          counts.get("berth_zone_change_seconds_count", 0) >= 2,
+          "/metrics counts journal syncs and change times", str(counts))
 
 
 def test_cli(b, berth):

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "core/histogram.h"
 #include "dns/wire/types.h"
 
 namespace berth::dns {
@@ -19,10 +20,7 @@ void DnsMetrics::Block::CountQuery(uint16_t qtype, uint16_t rcode, bool tcp_quer
 }
 
 void DnsMetrics::Block::CountLatency(uint64_t ns, uint64_t queries) {
-  uint64_t us = ns / 1000;
-  size_t b = 0;
-  while (b < kLatencyBoundsUs.size() && us > kLatencyBoundsUs[b]) ++b;
-  Bump(latency[b], queries);
+  Bump(latency[HistogramBucket(kLatencyBoundsUs, ns / 1000)], queries);
   Bump(latency_sum_ns, ns * queries);
 }
 
@@ -53,17 +51,12 @@ std::string DnsMetrics::Render() const {
     std::string name = i < kRcodeSlots - 1 ? RcodeToText(static_cast<uint16_t>(i)) : "other";
     out += fmt::format("berth_dns_responses_total{{rcode=\"{}\"}} {}\n", name, v);
   }
-  out += "# HELP berth_dns_query_duration_seconds Time from receiving a query batch to sending its answers.\n";
-  out += "# TYPE berth_dns_query_duration_seconds histogram\n";
-  uint64_t cumulative = 0;
-  for (size_t i = 0; i <= kLatencyBoundsUs.size(); ++i) {
-    cumulative += sum([&](const Block& b) -> const std::atomic<uint64_t>& { return b.latency[i]; });
-    std::string le = i < kLatencyBoundsUs.size() ? fmt::format("{}", kLatencyBoundsUs[i] / 1e6) : "+Inf";
-    out += fmt::format("berth_dns_query_duration_seconds_bucket{{le=\"{}\"}} {}\n", le, cumulative);
-  }
-  out += fmt::format("berth_dns_query_duration_seconds_sum {}\n",
-                     sum([](const Block& b) -> const std::atomic<uint64_t>& { return b.latency_sum_ns; }) / 1e9);
-  out += fmt::format("berth_dns_query_duration_seconds_count {}\n", cumulative);
+  std::array<uint64_t, kLatencyBoundsUs.size() + 1> latency_counts;
+  for (size_t i = 0; i < latency_counts.size(); ++i)
+    latency_counts[i] = sum([&](const Block& b) -> const std::atomic<uint64_t>& { return b.latency[i]; });
+  out += RenderHistogram("berth_dns_query_duration_seconds", "Time from receiving a query batch to sending its answers.",
+                         kLatencyBoundsUs, latency_counts,
+                         sum([](const Block& b) -> const std::atomic<uint64_t>& { return b.latency_sum_ns; }) / 1e9);
   struct Plain {
     const char* name;
     const char* help;
