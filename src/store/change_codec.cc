@@ -2,13 +2,20 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <optional>
+
+#include "dns/wire/types.h"
 
 namespace berth::store {
 namespace {
 
 constexpr uint8_t kFormatVersion = 1;
 constexpr uint8_t kGroupFormatVersion = 2;
+constexpr uint8_t kGroupWithSoaRefsVersion = 3;  // format 2 plus SOA back-references
+constexpr uint8_t kSoaRef = 0;                   // an owner length no record has: a back-reference
+constexpr size_t kSoaTail = 20;                  // serial, refresh, retry, expire, minimum
 constexpr size_t kMinRecordSize = 11;       // a lower bound on one record's encoding
+constexpr size_t kSoaRefSize = 5;           // ... and on a format-3 SOA back-reference
 constexpr size_t kGroupHeaderSize = 5;      // version, count
 constexpr size_t kMinGroupChangeSize = 16;  // serials and record counts
 
@@ -29,19 +36,30 @@ size_t EncodedSize(const std::vector<dns::Record>& records) {
   return size;
 }
 
+// Replaces the serial of SOA RDATA (at least kSoaTail bytes).
+void StoreSerial(std::string& rdata, uint32_t serial) { StoreBE(&rdata[rdata.size() - kSoaTail], serial, 4); }
+
+uint32_t LoadSerial(std::string_view rdata) {
+  uint32_t v = 0;
+  for (char c : rdata.substr(rdata.size() - kSoaTail, 4)) v = v << 8 | static_cast<uint8_t>(c);
+  return v;
+}
+
+void PutRecord(std::string& out, const dns::Record& r) {
+  std::string_view owner = r.name.wire();
+  out.push_back(static_cast<char>(owner.size()));
+  out.append(owner);
+  char fixed[10];  // type, class, TTL, RDATA length
+  StoreBE(fixed, r.type, 2);
+  StoreBE(fixed + 2, r.cls, 2);
+  StoreBE(fixed + 4, r.ttl, 4);
+  StoreBE(fixed + 8, static_cast<uint32_t>(r.rdata.size()), 2);
+  out.append(fixed, sizeof fixed);
+  out.append(r.rdata);
+}
+
 void PutRecords(std::string& out, const std::vector<dns::Record>& records) {
-  for (const auto& r : records) {
-    std::string_view owner = r.name.wire();
-    out.push_back(static_cast<char>(owner.size()));
-    out.append(owner);
-    char fixed[10];  // type, class, TTL, RDATA length
-    StoreBE(fixed, r.type, 2);
-    StoreBE(fixed + 2, r.cls, 2);
-    StoreBE(fixed + 4, r.ttl, 4);
-    StoreBE(fixed + 8, static_cast<uint32_t>(r.rdata.size()), 2);
-    out.append(fixed, sizeof fixed);
-    out.append(r.rdata);
-  }
+  for (const auto& r : records) PutRecord(out, r);
 }
 
 // A bounds-checked cursor over the blob; any overrun makes ok() false.
@@ -75,9 +93,22 @@ Status Corrupt(std::string_view what) {
   return Status(Code::kIo, "corrupt change in the state database journal: " + std::string(what));
 }
 
-Status ReadRecords(Cursor& in, uint32_t count, std::vector<dns::Record>& out) {
+// The SOA a format-3 back-reference copies: the group's last SOA record before it.
+using LastSoa = std::optional<dns::Record>;
+
+Status ReadRecords(Cursor& in, uint32_t count, std::vector<dns::Record>& out, LastSoa* last_soa) {
   for (uint32_t i = 0; i < count; ++i) {
-    std::string_view owner = in.Take(in.Uint(1));
+    uint32_t owner_size = in.Uint(1);
+    if (owner_size == kSoaRef && last_soa != nullptr) {
+      uint32_t serial = in.Uint(4);
+      if (!in.ok()) return Corrupt("truncated SOA reference");
+      if (!*last_soa) return Corrupt("SOA reference without an SOA before it");
+      dns::Record r = **last_soa;
+      StoreSerial(r.rdata, serial);
+      out.push_back(std::move(r));
+      continue;
+    }
+    std::string_view owner = in.Take(owner_size);
     dns::Record r;
     r.type = static_cast<uint16_t>(in.Uint(2));
     r.cls = static_cast<uint16_t>(in.Uint(2));
@@ -87,6 +118,10 @@ Status ReadRecords(Cursor& in, uint32_t count, std::vector<dns::Record>& out) {
     auto name = dns::Name::FromWire(owner);
     if (!name.ok()) return Corrupt("bad owner name: " + name.status().message());
     r.name = std::move(*name);
+    if (last_soa != nullptr && r.type == dns::type::kSOA) {
+      if (r.rdata.size() < kSoaTail) return Corrupt("SOA record too short");
+      *last_soa = r;
+    }
     out.push_back(std::move(r));
   }
   return Status::Ok();
@@ -117,8 +152,31 @@ std::string ChangeAsGroup(uint32_t old_serial, uint32_t new_serial, std::string_
 }
 
 ChangeGroupWriter::ChangeGroupWriter() {
-  out_.push_back(static_cast<char>(kGroupFormatVersion));
+  out_.push_back(static_cast<char>(kGroupWithSoaRefsVersion));
   PutU32(out_, 0);  // the count, kept current by Add
+}
+
+bool ChangeGroupWriter::SameSoaButSerial(const dns::Record& r) const {
+  if (!last_soa_ || r.type != dns::type::kSOA || r.rdata.size() < kSoaTail) return false;
+  const dns::Record& last = *last_soa_;
+  const size_t at = r.rdata.size() - kSoaTail;
+  std::string_view a = r.rdata, b = last.rdata;
+  return r.cls == last.cls && r.ttl == last.ttl && a.size() == b.size() && r.name.wire() == last.name.wire() &&
+         a.substr(0, at) == b.substr(0, at) && a.substr(at + 4) == b.substr(at + 4);
+}
+
+void ChangeGroupWriter::PutRecords(const std::vector<dns::Record>& records) {
+  for (const auto& r : records) {
+    if (SameSoaButSerial(r)) {
+      // A group's changes each remove and add the zone's SOA, which differ in their serials
+      // only: 5 bytes instead of the whole record.
+      out_.push_back(static_cast<char>(kSoaRef));
+      PutU32(out_, LoadSerial(r.rdata));
+      continue;
+    }
+    PutRecord(out_, r);
+    if (r.type == dns::type::kSOA && r.rdata.size() >= kSoaTail) last_soa_ = r;
+  }
 }
 
 void ChangeGroupWriter::Add(uint32_t old_serial, uint32_t new_serial, const std::vector<dns::Record>& removed,
@@ -129,14 +187,17 @@ void ChangeGroupWriter::Add(uint32_t old_serial, uint32_t new_serial, const std:
   PutU32(out_, new_serial);
   PutU32(out_, static_cast<uint32_t>(removed.size()));
   PutU32(out_, static_cast<uint32_t>(added.size()));
-  PutRecords(out_, removed);
-  PutRecords(out_, added);
+  PutRecords(removed);
+  PutRecords(added);
   StoreBE(&out_[1], ++count_, 4);
 }
 
 Status DecodeChanges(std::string_view blob, std::vector<JournalEntry>& out) {
   Cursor in(blob);
-  if (in.Uint(1) != kGroupFormatVersion) return Corrupt("unknown format version");
+  const uint32_t version = in.Uint(1);
+  if (version != kGroupFormatVersion && version != kGroupWithSoaRefsVersion) return Corrupt("unknown format version");
+  LastSoa last_soa;
+  LastSoa* soa_refs = version == kGroupWithSoaRefsVersion ? &last_soa : nullptr;
   uint32_t count = in.Uint(4);
   if (!in.ok()) return Corrupt("truncated header");
   if (uint64_t{count} * kMinGroupChangeSize > blob.size() - kGroupHeaderSize) return Corrupt("change count exceeds its size");
@@ -148,11 +209,12 @@ Status DecodeChanges(std::string_view blob, std::vector<JournalEntry>& out) {
     uint32_t n_removed = in.Uint(4);
     uint32_t n_added = in.Uint(4);
     if (!in.ok()) return Corrupt("truncated change");
-    if ((uint64_t{n_removed} + n_added) * kMinRecordSize > blob.size()) return Corrupt("record count exceeds its size");
+    if ((uint64_t{n_removed} + n_added) * (soa_refs ? kSoaRefSize : kMinRecordSize) > blob.size())
+      return Corrupt("record count exceeds its size");
     e.removed.reserve(n_removed);
     e.added.reserve(n_added);
-    RETURN_IF_ERROR(ReadRecords(in, n_removed, e.removed));
-    RETURN_IF_ERROR(ReadRecords(in, n_added, e.added));
+    RETURN_IF_ERROR(ReadRecords(in, n_removed, e.removed, soa_refs));
+    RETURN_IF_ERROR(ReadRecords(in, n_added, e.added, soa_refs));
     out.push_back(std::move(e));
   }
   if (!in.done()) return Corrupt("trailing bytes");

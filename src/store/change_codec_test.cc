@@ -33,10 +33,11 @@ TEST(ChangeCodec, RoundTripsRecordsWithCaseTtlAndEmptyRdata) {
   EXPECT_EQ(got[0].removed, removed);
   EXPECT_EQ(got[0].removed[0].name.ToText(), "Host.Example.");
   EXPECT_EQ(got[0].added, added);
-  // The same change written as a group is the same bytes.
+  // Without SOA records, format 3 is format 2 but for its version byte.
   ChangeGroupWriter group;
   group.Add(7, 8, removed, added);
-  EXPECT_EQ(ChangeAsGroup(7, 8, EncodeChange(removed, added)), group.blob());
+  std::string as_group = ChangeAsGroup(7, 8, EncodeChange(removed, added));
+  EXPECT_EQ(as_group.substr(1), group.blob().substr(1));
   got = DecodeFormat1(EncodeChange({}, {}), &st);
   ASSERT_TRUE(st.ok());
   ASSERT_EQ(got.size(), 1u);
@@ -110,6 +111,56 @@ TEST(ChangeCodec, EveryDamagedGroupIsAnIoError) {
   std::string huge_records = blob;
   huge_records[5 + 8] = '\x7f';  // the first change's removed count
   EXPECT_EQ(DecodeChanges(huge_records, out).code(), Code::kIo);
+}
+
+dns::Record Soa(const char* owner, uint32_t ttl, uint32_t serial, uint32_t minimum = 300) {
+  std::string rdata = std::string("\2ns\0\4host\0", 9);
+  for (uint32_t v : {serial, 3600u, 600u, 86400u, minimum})
+    for (int shift = 24; shift >= 0; shift -= 8) rdata.push_back(static_cast<char>(v >> shift));
+  return R(owner, dns::type::kSOA, ttl, rdata);
+}
+
+TEST(ChangeCodec, SoaRecordsThatDifferOnlyInTheSerialAreBackReferences) {
+  ChangeGroupWriter group;
+  std::vector<dns::Record> a1 = {R("h.example.", dns::type::kA, 60, std::string("\x0a\0\0\x01", 4))};
+  std::vector<dns::Record> a2 = {R("h.example.", dns::type::kA, 60, std::string("\x0a\0\0\x02", 4))};
+  std::vector<JournalEntry> want;
+  auto add = [&](uint32_t from, uint32_t to, std::vector<dns::Record> removed, std::vector<dns::Record> added) {
+    group.Add(from, to, removed, added);
+    want.push_back(JournalEntry{from, to, 0, std::move(removed), std::move(added)});
+  };
+  add(1, 2, {Soa("example.", 3600, 1), a1[0]}, {Soa("example.", 3600, 2), a2[0]});
+  const size_t first = group.blob().size();
+  add(2, 3, {Soa("example.", 3600, 2), a2[0]}, {Soa("example.", 3600, 3), a1[0]});
+  // The second change's two SOAs cost 5 bytes each.
+  EXPECT_EQ(group.blob().size() - first, 16 + 2 * 5 + 2 * (1 + 11 + 10 + 4));
+  // Anything else that differs is written in full, and becomes the SOA later references copy.
+  add(3, 4, {Soa("example.", 3600, 3)}, {Soa("example.", 60, 4)});           // TTL
+  add(4, 5, {Soa("example.", 60, 4)}, {Soa("Example.", 60, 5)});             // owner case
+  add(5, 6, {Soa("Example.", 60, 5)}, {Soa("Example.", 60, 6, 60)});         // minimum
+  add(6, 7, {Soa("Example.", 60, 6, 60)}, {Soa("Example.", 60, 4294967295u, 60)});
+  std::vector<JournalEntry> got;
+  ASSERT_TRUE(DecodeChanges(group.blob(), got).ok());
+  ASSERT_EQ(got.size(), want.size());
+  for (size_t i = 0; i < want.size(); ++i) {
+    EXPECT_EQ(got[i].old_serial, want[i].old_serial) << i;
+    EXPECT_EQ(got[i].new_serial, want[i].new_serial) << i;
+    EXPECT_EQ(got[i].removed, want[i].removed) << i;
+    EXPECT_EQ(got[i].added, want[i].added) << i;
+  }
+  EXPECT_EQ(got[3].added[0].name.ToText(), "Example.");
+  // Every truncation of a group with references is an error, and so is a reference with no
+  // SOA before it.
+  const std::string& blob = group.blob();
+  for (size_t n = 0; n < blob.size(); ++n) EXPECT_EQ(DecodeChanges(blob.substr(0, n), got).code(), Code::kIo) << n;
+  ChangeGroupWriter a;
+  a.Add(1, 2, {Soa("example.", 3600, 1)}, {Soa("example.", 3600, 2)});
+  std::string orphan = a.blob();
+  const size_t full_soa = 1 + 9 + 10 + 9 + 20;
+  ASSERT_EQ(orphan.size(), 5 + 16 + full_soa + 5);
+  orphan.erase(5 + 16, full_soa);                             // the removed SOA, in full
+  orphan.replace(5 + 8, 4, std::string("\0\0\0\0", 4));  // removed count 0
+  EXPECT_EQ(DecodeChanges(orphan, got).code(), Code::kIo);
 }
 
 }  // namespace
