@@ -11,6 +11,7 @@ pinned to core 1. Per server and protocol: qps at saturation (dnsperf -c 4 -q 20
 CPU seconds per query at a fixed offered rate (-Q 50000), CPU read from /proc/PID/stat
 (utime+stime+cutime+cstime) before and after, divided by the queries dnsperf completed. Runs
 alternate between servers, medians of --rounds. Everything is bounded in time and killed at exit.
+`update --rounds 0` skips the throughput runs and measures only the change-to-served latency.
 """
 import argparse
 import os
@@ -495,6 +496,48 @@ def change_to_served_ms(port, origin, n, use_api=None):
     return p(lat, 0.5), p(lat, 0.99), p(after, 0.5), p(after, 0.99), 100.0 * first / n
 
 
+def fdatasync_floor_ms(d, n=500, size=16384):
+    """The disk's own durability cost where the servers keep their state: p50/p99 ms of
+    rewriting `size` bytes of an existing file and fdatasync-ing it, one write per ms (what a
+    journal's group commit does at the least). No server can answer a durable change faster."""
+    path = os.path.join(d, "fdatasync-probe")
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.pwrite(fd, b"\0" * (size * 64), 0)
+        os.fsync(fd)
+        buf = os.urandom(size)
+        lat = []
+        for i in range(n):
+            t = time.perf_counter()
+            os.pwrite(fd, buf, (i % 64) * size)
+            os.fdatasync(fd)
+            lat.append((time.perf_counter() - t) * 1000)
+            time.sleep(0.001)
+    finally:
+        os.close(fd)
+        os.unlink(path)
+    lat.sort()
+    return lat[n // 2], lat[int(n * 0.99)]
+
+
+def server_histograms(api_port):
+    """berthd's cumulative histograms {name: {le: count}} from /metrics, or None."""
+    try:
+        st, body, _ = H.http_get(api_port, "/metrics")
+    except OSError:
+        return None
+    if st != 200:
+        return None
+    hists = {}
+    for m in re.finditer(r'^(berth_\w+)_bucket\{le="([^"]+)"\} (\d+)', body, re.M):
+        hists.setdefault(m.group(1), {})[m.group(2)] = int(m.group(3))
+    return hists
+
+
+def fmt_pct(part, whole):
+    return "%.1f" % (100.0 * part / whole) if whole else "-"
+
+
 def cmd_update(a):
     d = H.tmpdir("berth-bench-")
     origin = "upd.test."
@@ -537,13 +580,13 @@ def cmd_update(a):
                 log("  (not every update succeeded:\n%s)" % out[-800:])
             res[k].append(p)
     check_alive(servers)
-    out = ["", "## Durable signed updates (RFC 2136 + TSIG hmac-sha256, 1000 hosts moving; "
+    out = [] if not a.rounds else ["", "## Durable signed updates (RFC 2136 + TSIG hmac-sha256, 1000 hosts moving; "
            "medians of %d alternating runs, %ds each, dnsperf -u -c 4 -q 200)" % (a.rounds, a.seconds), "",
            "| server | updates/s | server CPU µs/update | vs knot (updates/s) | vs bind (updates/s) |",
            "|---|---|---|---|---|"]
-    base = {b: med([p["qps"] or 0 for p in res[b]]) for b in ("knot", "bind") if b in res}
+    base = {b: med([p["qps"] or 0 for p in res[b]]) for b in ("knot", "bind") if b in res and a.rounds}
     ratio = lambda q, b: "%.2fx" % (q / base[b]) if base.get(b) else "-"
-    for k in kinds:
+    for k in kinds if a.rounds else []:
         q = med([p["qps"] or 0 for p in res[k]])
         cpu = med([p["cpu_us"] for p in res[k]])
         out.append("| %s | %.0f | %.1f | %s | %s |" % (k, q, cpu, ratio(q, "knot"), ratio(q, "bind")))
@@ -552,7 +595,9 @@ def cmd_update(a):
             "| server | door | send→served p50 | p99 | ack→served p50 | p99 | served at first "
             "query after ack |", "|---|---|---|---|---|---|---|"]
     row = "| %s | %s | %.2f | %.2f | %.3f | %.3f | %.0f%% |"
+    notes = []
     for k, s in servers:
+        before = server_histograms(s.api_port) if k == "berthd" else None
         r = change_to_served_ms(s.port, origin, 500)
         if r:
             out.append(row % ((k, "RFC 2136 UDP") + r))
@@ -560,6 +605,18 @@ def cmd_update(a):
             r = change_to_served_ms(s.port, origin, 500, use_api=(s.api_port, token))
             if r:
                 out.append(row % ((k, "POST /api/v1/update") + r))
+            after = server_histograms(s.api_port)
+            for name, what in (("berth_store_journal_sync_seconds", "journal fsyncs"),
+                               ("berth_zone_change_seconds", "changes, committer queue to answer")):
+                if before and after and name in before and name in after:
+                    b, e = before[name], after[name]
+                    notes.append("berthd's %s during the latency runs (%s): " % (what, name) + ", ".join(
+                        "%s%% ≤ %g ms" % (fmt_pct(e[le] - b[le], e["+Inf"] - b["+Inf"]), float(le) * 1000)
+                        for le in ("0.0005", "0.001", "0.0025", "0.01")) + " (%d)" % (e["+Inf"] - b["+Inf"]))
+    floor = fdatasync_floor_ms(d)
+    notes.append("The disk's own floor in the same directory (rewrite 16 KiB + fdatasync, 500 times): "
+                 "p50 %.2f ms, p99 %.2f ms." % floor)
+    out += [""] + notes
     print("\n".join(out), flush=True)
 
 
