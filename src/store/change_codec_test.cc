@@ -139,6 +139,8 @@ TEST(ChangeCodec, SoaRecordsThatDifferOnlyInTheSerialAreBackReferences) {
   add(4, 5, {Soa("example.", 60, 4)}, {Soa("Example.", 60, 5)});             // owner case
   add(5, 6, {Soa("Example.", 60, 5)}, {Soa("Example.", 60, 6, 60)});         // minimum
   add(6, 7, {Soa("Example.", 60, 6, 60)}, {Soa("Example.", 60, 4294967295u, 60)});
+  // An SOA too short to hold a serial (opaque data) is written in full, never referred to.
+  add(7, 8, {R("example.", dns::type::kSOA, 60, "abc")}, {Soa("Example.", 60, 8, 60)});
   std::vector<JournalEntry> got;
   ASSERT_TRUE(DecodeChanges(group.blob(), got).ok());
   ASSERT_EQ(got.size(), want.size());
