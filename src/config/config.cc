@@ -91,6 +91,14 @@ Status SetUnsigned(std::string_view text, int64_t min, int64_t max, T& field) {
   return Status::Ok();
 }
 
+// A rate-limit interval: at most a day; 0 turns the limit off.
+Status SetInterval(std::string_view text, std::chrono::milliseconds& field) {
+  ASSIGN_OR_RETURN(auto d, ParseDuration(text));
+  if (d > std::chrono::hours(24)) return InvalidArgument("must be at most 24h");
+  field = d;
+  return Status::Ok();
+}
+
 const Key kKeys[] = {
     {"state_dir", "--state-dir", "Directory for the state database and runtime files",
      [](Config& c, std::string_view v) {
@@ -212,6 +220,31 @@ const Key kKeys[] = {
        return Status::Ok();
      },
      nullptr, false, /*boolean=*/true},
+    {"dyndns.ttl", "--dyndns-ttl", "TTL of the records dyndns2 writes (seconds)",
+     [](Config& c, std::string_view v) { return SetUnsigned(v, 0, 604800, c.dyndns.ttl); },
+     nullptr},
+    {"dyndns.max_hosts", "--dyndns-max-hosts", "Hostnames one dyndns2 request may name (more: numhost)",
+     [](Config& c, std::string_view v) { return SetUnsigned(v, 1, 1000, c.dyndns.max_hosts); },
+     nullptr},
+    {"dyndns.trusted_proxies", "--dyndns-trusted-proxy", "CIDR of a reverse proxy whose X-Forwarded-For dyndns2 believes (repeatable)",
+     [](Config& c, std::string_view v) {
+       ASSIGN_OR_RETURN(auto cidr, Cidr::Parse(v));
+       c.dyndns.trusted_proxies.push_back(cidr);
+       return Status::Ok();
+     },
+     [](Config& c) { c.dyndns.trusted_proxies.clear(); }},
+    {"dyndns.change_burst", "--dyndns-change-burst", "dyndns2 requests that change DNS a user may make at once",
+     [](Config& c, std::string_view v) { return SetUnsigned(v, 1, 1'000'000, c.dyndns.change_burst); },
+     nullptr},
+    {"dyndns.change_every", "--dyndns-change-every", "Then one more change per this (5s; 0: no limit)",
+     [](Config& c, std::string_view v) { return SetInterval(v, c.dyndns.change_every); },
+     nullptr},
+    {"dyndns.request_burst", "--dyndns-request-burst", "dyndns2 requests (nochg too) a user may make at once",
+     [](Config& c, std::string_view v) { return SetUnsigned(v, 1, 1'000'000, c.dyndns.request_burst); },
+     nullptr},
+    {"dyndns.request_every", "--dyndns-request-every", "Then one more request per this (1s; 0: no limit)",
+     [](Config& c, std::string_view v) { return SetInterval(v, c.dyndns.request_every); },
+     nullptr},
     {"networks.enabled", "--networks", "Manage container networks (bridges, veths, nftables) on this host",
      [](Config& c, std::string_view v) {
        ASSIGN_OR_RETURN(c.networks.enabled, ParseBool(v));
@@ -263,7 +296,7 @@ const Key kKeys[] = {
 };
 
 // Mappings that only group other keys.
-constexpr std::string_view kSections[] = {"log", "dns", "dns.tcp", "api", "auth", "networks"};
+constexpr std::string_view kSections[] = {"log", "dns", "dns.tcp", "api", "dyndns", "auth", "networks"};
 // Lists of credential mappings under auth:, parsed by YamlReader::Credentials.
 constexpr std::string_view kCredentialLists[] = {"auth.tokens", "auth.users", "auth.tsig_keys"};
 

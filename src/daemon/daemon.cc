@@ -199,6 +199,14 @@ Status Daemon::Start() {
   ctx.auth = auth_.get();
   ctx.networks = networks_.get();
   ctx.ddns = ddns_.get();
+  const config::DyndnsConfig& dd = config_.dyndns;
+  ctx.dyndns.ttl = dd.ttl;
+  ctx.dyndns.max_hosts = dd.max_hosts;
+  ctx.dyndns.trusted_proxies = dd.trusted_proxies;
+  ctx.dyndns.per_user_changes.burst = dd.change_burst;
+  ctx.dyndns.per_user_changes.refill = dd.change_every;
+  ctx.dyndns.per_user_requests.burst = dd.request_burst;
+  ctx.dyndns.per_user_requests.refill = dd.request_every;
   RETURN_IF_ERROR(api::RegisterRoutes(router, ctx));
   http::ServerOptions api_opts = ApiServerOptions();
   if (!api_opts.listeners.empty()) {

@@ -6,8 +6,8 @@
 namespace berth::dyndns {
 
 double RateLimiter::TokensAt(const Bucket& b, Clock::time_point now) const {
+  if (limit_.refill.count() <= 0) return limit_.burst;  // no limit
   if (now <= b.updated) return b.tokens;
-  if (limit_.refill.count() <= 0) return limit_.burst;
   double earned = std::chrono::duration<double, std::milli>(now - b.updated).count() /
                   static_cast<double>(limit_.refill.count());
   return std::min(limit_.burst, b.tokens + earned);

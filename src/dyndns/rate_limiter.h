@@ -17,7 +17,7 @@ using Clock = std::chrono::steady_clock;
 
 struct RateLimit {
   double burst = 10;                                 // tokens a fresh key holds
-  std::chrono::milliseconds refill{5000};            // time to earn one token back
+  std::chrono::milliseconds refill{5000};            // time to earn one token back; 0: no limit
   size_t max_keys = 10000;                           // keys remembered at most
 };
 

@@ -23,6 +23,13 @@ TEST(RateLimiter, BurstThenOneTokenPerInterval) {
   EXPECT_FALSE(rl.Take("u", later));
 }
 
+TEST(RateLimiter, AZeroRefillIsNoLimit) {
+  RateLimiter rl({1, std::chrono::milliseconds(0), 100});
+  Clock::time_point t0;
+  for (int i = 0; i < 1000; ++i) EXPECT_TRUE(rl.Take("u", t0)) << i;  // the same instant too
+  EXPECT_TRUE(rl.Allowed("u", t0));
+}
+
 TEST(RateLimiter, AllowedDoesNotTakeNorRemember) {
   RateLimiter rl({1, seconds(60), 100});
   Clock::time_point t0;

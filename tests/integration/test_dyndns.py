@@ -6,7 +6,8 @@ higher SOA serial.
 Covers: good/nochg, several hosts in one request, IPv6 and dual stack, the client address as
 default, wrong password (401 badauth, nothing changed), a host outside the user's scope or zones
 (nohost), notfqdn, numhost, badsys, a malformed myip (400), the alternate /v3/update path,
-the per-user rate limit (abuse) and the lockout after failed logins.
+the per-user rate limit (abuse) and the lockout after failed logins; and a berthd whose
+dyndns: config section sets the TTL, the change burst and a trusted proxy.
 ddclient and inadyn never leave loopback: their address comes from the config (ddclient
 use=ip) or a local command (inadyn checkip-command), inadyn's cache is seeded so it does not
 resolve the host name, and both talk to berthd's API port only.
@@ -207,6 +208,32 @@ def lockout_checks(b):
     h.check(dig(b.port, "home.dyn.test", "A") != ["203.0.113.77"], "lockout changed nothing")
 
 
+def configured_checks(binary):
+    """A second berthd with a dyndns: section: its TTL, burst and trusted proxy are honoured."""
+    cfg = auth_config() + ("dyndns:\n  ttl: 900\n  change_burst: 2\n  change_every: 1h\n"
+                           "  trusted_proxies: [127.0.0.1/32]\n")
+    b = h.Berthd(binary, extra_config=cfg)
+    try:
+        put_zone(b, ZONE, ZONE_TEXT)
+        api = b.api_port
+        # Behind a trusted proxy, the default address is the forwarded client's.
+        check_update(api, "hostname=home.dyn.test", 200, "good 198.51.100.40\n",
+                     "dyndns.trusted_proxies: X-Forwarded-For is the client address",
+                     headers={"X-Forwarded-For": "198.51.100.40"})
+        out = subprocess.run(["dig", "-p", str(b.port), "@127.0.0.1", "+noall", "+answer", "+norec",
+                              "home.dyn.test", "A"], capture_output=True, text=True, timeout=15).stdout
+        h.check(out.split()[1:2] == ["900"], "dyndns.ttl: the record's TTL is 900", out.strip())
+        check_update(api, "hostname=home.dyn.test&myip=198.51.100.41", 200, "good 198.51.100.41\n",
+                     "dyndns.change_burst 2: the second change is good")
+        check_update(api, "hostname=home.dyn.test&myip=198.51.100.42", 200, "abuse\n",
+                     "dyndns.change_burst 2: the third change at once is abuse")
+        h.check(dig(b.port, "home.dyn.test", "A") == ["198.51.100.41"], "abuse changed nothing",
+                str(dig(b.port, "home.dyn.test", "A")))
+    finally:
+        rc = b.stop()
+    h.check(rc == 0, "the configured berthd exits 0 on SIGTERM", "rc=%s" % rc)
+
+
 def peer_dir(work, tool, name):
     """A fresh directory for one run of `tool`, or None (a failed check) when it is missing."""
     if not shutil.which(tool):
@@ -310,6 +337,8 @@ def main():
     lockout_checks(b)
     rc = b.stop()
     h.check(rc == 0, "berthd exits 0 on SIGTERM", "rc=%s\n%s" % (rc, b.proc.log_tail()))
+    h.log("the dyndns: config section:")
+    configured_checks(args.berthd)
     h.finish()
 
 
