@@ -339,6 +339,8 @@ def cmd_memory(a):
 
 UPD_KEY = "bench-key."
 UPD_SECRET = "YmVuY2gta2V5LXNlY3JldC1mb3ItYmVydGgtdXBkYXRlcy0xMjM0NTY3OA=="
+DYNDNS_USER = "bench"
+DYNDNS_PASSWORD = "bench-dyndns-password"
 
 
 def make_updates(d, origin, hosts, n):
@@ -406,13 +408,15 @@ class UpdatePeer:
         return self.proc.stop()
 
 
-def change_to_served_ms(port, origin, n, use_api=None):
-    """Latency from sending a change (RFC 2136 over UDP, or the API's POST /api/v1/update when
-    use_api=(api_port, token)) until a DNS query sees the new address, and from the change's
-    acknowledgement until then; p50/p99 of each in ms, and how often the first query after the
-    acknowledgement already saw the change. Every message is built (and TSIG-signed, well within
-    the fudge) before the clock starts, and goes over a plain socket, so the figures are the
-    server's time plus one loopback round trip each, not the client library's."""
+def change_to_served_ms(port, origin, n, use_api=None, use_dyndns=None):
+    """Latency from sending a change (RFC 2136 over UDP; the API's POST /api/v1/update when
+    use_api=(api_port, token); dyndns2's GET /nic/update when use_dyndns=(api_port, user,
+    password)) until a DNS query sees the new address, and from the change's acknowledgement
+    until then; p50/p99 of each in ms, and how often the first query after the acknowledgement
+    already saw the change. Every message is built (and TSIG-signed, well within the fudge)
+    before the clock starts, and goes over a plain socket, so the figures are the server's time
+    plus one loopback round trip each, not the client library's."""
+    import base64
     import json
     import socket
     import dns.message
@@ -420,15 +424,22 @@ def change_to_served_ms(port, origin, n, use_api=None):
     import dns.update
     keyring = dns.tsigkeyring.from_text({UPD_KEY: ("hmac-sha256", UPD_SECRET)})
     addrs = ["10.250.%d.%d" % (i // 250, i % 250 + 1) for i in range(n)]
-    if use_api:
-        api = socket.create_connection(("127.0.0.1", use_api[0]), timeout=5)
+    http_door = use_api or use_dyndns
+    if http_door:
+        api = socket.create_connection(("127.0.0.1", http_door[0]), timeout=5)
         api.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    if use_api:
         changes = []
         for addr in addrs:
             body = json.dumps({"name": "lat.%s" % origin, "type": "A", "content": addr, "ttl": 60}).encode()
             changes.append(("POST /api/v1/update HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer %s\r\n"
                             "Content-Type: application/json\r\nContent-Length: %d\r\n\r\n"
                             % (use_api[1], len(body))).encode() + body)
+    elif use_dyndns:
+        basic = base64.b64encode(("%s:%s" % use_dyndns[1:]).encode()).decode()
+        changes = [("GET /nic/update?hostname=lat.%s&myip=%s HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                    "Authorization: Basic %s\r\nUser-Agent: berth-bench/1\r\n\r\n"
+                    % (origin.rstrip("."), addr, basic)).encode() for addr in addrs]
     else:
         changes = []
         for addr in addrs:
@@ -446,7 +457,7 @@ def change_to_served_ms(port, origin, n, use_api=None):
     # seen when it arrives, not when the kernel gets round to waking the probe (tens to hundreds
     # of µs on this VM, noise that belongs to no server).
     udp.setblocking(False)
-    if use_api:
+    if http_door:
         api.setblocking(False)
 
     def spin_recv(sock):
@@ -463,6 +474,7 @@ def change_to_served_ms(port, origin, n, use_api=None):
             return data
 
     def http_response():
+        """(status, body) of one response."""
         data = b""
         while b"\r\n\r\n" not in data:
             chunk = spin_recv(api)
@@ -475,17 +487,17 @@ def change_to_served_ms(port, origin, n, use_api=None):
                 length = int(v)
         while len(rest) < length:
             rest += spin_recv(api)
-        return int(head.split(b" ")[1])
+        return int(head.split(b" ")[1]), rest
 
     def probe_one(i, addr):
         """One change and the queries until it is served: (send→served, ack→served, tries) ms."""
         want = socket.inet_aton(addr)
         t0 = time.perf_counter()
-        if use_api:
+        if http_door:
             api.sendall(changes[i])
-            status = http_response()
-            if status >= 300:
-                log("API update failed: %d" % status)
+            status, body = http_response()
+            if status >= 300 or (use_dyndns and not body.startswith(b"good")):
+                log("%s update failed: %d %r" % ("dyndns2" if use_dyndns else "API", status, body[:80]))
                 return None
         else:
             udp.send(changes[i])
@@ -517,7 +529,7 @@ def change_to_served_ms(port, origin, n, use_api=None):
     finally:
         os.sched_setaffinity(0, affinity)
         udp.close()
-        if use_api:
+        if http_door:
             api.close()
     lat = sorted(r[0] for r in results)
     after = sorted(r[1] for r in results)
@@ -586,7 +598,11 @@ def cmd_update(a):
             cfg = ("auth:\n  tsig_keys:\n    - name: %s\n"
                    "      algorithm: hmac-sha256\n      secret: \"%s\"\n"
                    "      scope: [{zone: %s, names: [\"*\"], access: write}]\n"
-                   % (UPD_KEY, UPD_SECRET, origin))
+                   "  users:\n    - name: %s\n      password: \"%s\"\n"
+                   "      scope: [{zone: %s, names: [\"lat\"], types: [A, AAAA], access: write}]\n"
+                   # the probe changes one name 500 times in a row: no abuse limit
+                   "dyndns: {change_every: 0, request_every: 0}\n"
+                   % (UPD_KEY, UPD_SECRET, origin, DYNDNS_USER, DYNDNS_PASSWORD, origin))
             servers.append((k, H.Berthd(a.berthd, {origin: zone}, cpu=SERVER_CPU,
                                         args=["--dns-workers", "1"], extra_config=cfg)))
     for k, s in servers:
@@ -635,6 +651,9 @@ def cmd_update(a):
             r = change_to_served_ms(s.port, origin, 500, use_api=(s.api_port, token))
             if r:
                 out.append(row % ((k, "POST /api/v1/update") + r))
+            r = change_to_served_ms(s.port, origin, 500, use_dyndns=(s.api_port, DYNDNS_USER, DYNDNS_PASSWORD))
+            if r:
+                out.append(row % ((k, "dyndns2 GET /nic/update") + r))
             after = server_histograms(s.api_port)
             for name, what in (("berth_store_journal_sync_seconds", "journal fsyncs"),
                                ("berth_zone_change_seconds", "changes, committer queue to answer")):
