@@ -91,6 +91,13 @@ Status SetUnsigned(std::string_view text, int64_t min, int64_t max, T& field) {
   return Status::Ok();
 }
 
+// One item of a list-of-CIDR key.
+Status AppendCidr(std::string_view text, std::vector<Cidr>& list) {
+  ASSIGN_OR_RETURN(auto cidr, Cidr::Parse(text));
+  list.push_back(cidr);
+  return Status::Ok();
+}
+
 // A rate-limit interval: at most a day; 0 turns the limit off.
 Status SetInterval(std::string_view text, std::chrono::milliseconds& field) {
   ASSIGN_OR_RETURN(auto d, ParseDuration(text));
@@ -138,11 +145,7 @@ const Key kKeys[] = {
      },
      [](Config& c) { c.dns.forward.emplace(); }},
     {"dns.allow_recursion", "--allow-recursion", "CIDR allowed recursion (repeatable)",
-     [](Config& c, std::string_view v) {
-       ASSIGN_OR_RETURN(auto cidr, Cidr::Parse(v));
-       c.dns.allow_recursion.push_back(cidr);
-       return Status::Ok();
-     },
+     [](Config& c, std::string_view v) { return AppendCidr(v, c.dns.allow_recursion); },
      [](Config& c) { c.dns.allow_recursion.clear(); }},
     {"dns.cache_size", "--dns-cache-size", "Answer cache size in entries (0 disables)",
      [](Config& c, std::string_view v) { return SetUnsigned(v, 0, 100'000'000, c.dns.cache_size); },
@@ -227,11 +230,7 @@ const Key kKeys[] = {
      [](Config& c, std::string_view v) { return SetUnsigned(v, 1, 1000, c.dyndns.max_hosts); },
      nullptr},
     {"dyndns.trusted_proxies", "--dyndns-trusted-proxy", "CIDR of a reverse proxy whose X-Forwarded-For dyndns2 believes (repeatable)",
-     [](Config& c, std::string_view v) {
-       ASSIGN_OR_RETURN(auto cidr, Cidr::Parse(v));
-       c.dyndns.trusted_proxies.push_back(cidr);
-       return Status::Ok();
-     },
+     [](Config& c, std::string_view v) { return AppendCidr(v, c.dyndns.trusted_proxies); },
      [](Config& c) { c.dyndns.trusted_proxies.clear(); }},
     {"dyndns.change_burst", "--dyndns-change-burst", "dyndns2 requests that change DNS a user may make at once",
      [](Config& c, std::string_view v) { return SetUnsigned(v, 1, 1'000'000, c.dyndns.change_burst); },
