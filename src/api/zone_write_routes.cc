@@ -1,14 +1,13 @@
 // Zone writes through the API: every change is validated whole and checked against the
 // caller's scope before anything is handed to ZoneService, which applies it in one durable step.
-#include <ctime>
 #include <optional>
 
-#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "api/access.h"
 #include "api/write_routes.h"
 #include "api/zone_json.h"
+#include "api/zone_write_request.h"
 #include "dns/wire/types.h"
 #include "dns/zonefile/rdata_text.h"
 #include "http/json.h"
@@ -18,90 +17,8 @@ namespace {
 
 using nlohmann::json;
 
-constexpr uint32_t kDefaultTtl = 3600;
-constexpr uint32_t kUpdateTtl = 300;  // /api/v1/update without "ttl"
-
-// One rrset of a request, parsed and checked: what ZoneContent::ReplaceRRset/RemoveRRset take.
-struct RRsetChange {
-  dns::Name owner;
-  uint16_t type = 0;
-  bool remove = false;
-  std::vector<dns::Record> records;
-  std::string label;  // "www.a.internal. A" for messages
-};
-
 // 422 for a request that is well-formed JSON but cannot be applied (PowerDNS does the same).
 http::Response Unprocessable(std::string message) { return http::JsonError(422, std::move(message)); }
-
-std::string StringField(const json& j, const char* key) {
-  auto it = j.find(key);
-  return it != j.end() && it->is_string() ? it->get<std::string>() : "";
-}
-
-Result<dns::Name> AbsoluteName(std::string text) {
-  if (text.empty()) return InvalidArgument("name is empty");
-  if (text.back() != '.') text += '.';
-  auto name = dns::Name::FromText(text);
-  if (!name.ok()) return InvalidArgument("bad name '" + text + "': " + name.status().message());
-  return name;
-}
-
-Result<uint32_t> TtlField(const json& j, std::optional<uint32_t> fallback) {
-  auto it = j.find("ttl");
-  if (it == j.end()) {
-    if (fallback) return *fallback;
-    return InvalidArgument("ttl is missing");
-  }
-  if (!it->is_number_unsigned() || it->get<uint64_t>() > 0x7fffffff) {
-    return InvalidArgument("ttl must be an integer from 0 to 2147483647");
-  }
-  return it->get<uint32_t>();
-}
-
-// Parses rrsets[index]. `patch`: changetype is required (REPLACE or DELETE); otherwise the
-// rrset is one to create. Errors (kInvalidArgument) name the rrset.
-Result<RRsetChange> ParseRRset(const json& j, const dns::Name& zone, size_t index, bool patch) {
-  std::string where = "rrsets[" + std::to_string(index) + "]";
-  if (!j.is_object()) return InvalidArgument(where + ": expected an object");
-  RRsetChange c;
-  auto owner = AbsoluteName(StringField(j, "name"));
-  if (!owner.ok()) return InvalidArgument(where + ": " + owner.status().message());
-  c.owner = *owner;
-  std::string type_text = StringField(j, "type");
-  auto type = dns::TypeFromText(type_text);
-  if (!type || *type == 0 || dns::IsMetaType(*type)) {
-    return InvalidArgument(where + ": unknown record type '" + type_text + "'");
-  }
-  c.type = *type;
-  c.label = c.owner.ToText() + " " + dns::TypeToText(c.type);
-  where += " (" + c.label + ")";
-  if (!c.owner.IsSubdomainOf(zone)) return InvalidArgument(where + ": name is outside zone " + zone.ToText());
-  if (patch) {
-    std::string changetype = StringField(j, "changetype");
-    for (char& ch : changetype) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
-    if (changetype != "REPLACE" && changetype != "DELETE") {
-      return InvalidArgument(where + ": changetype must be REPLACE or DELETE");
-    }
-    c.remove = changetype == "DELETE";
-    if (c.remove) return c;
-  }
-  auto ttl = TtlField(j, patch ? std::nullopt : std::optional<uint32_t>(kDefaultTtl));
-  if (!ttl.ok()) return InvalidArgument(where + ": " + ttl.status().message());
-  auto records = j.find("records");
-  if (records == j.end() || !records->is_array()) return InvalidArgument(where + ": records must be a list");
-  for (size_t k = 0; k < records->size(); ++k) {
-    const json& r = (*records)[k];
-    std::string rwhere = where + ".records[" + std::to_string(k) + "]";
-    if (!r.is_object() || !r.contains("content") || !r["content"].is_string()) {
-      return InvalidArgument(rwhere + ": expected {\"content\": \"...\"}");
-    }
-    if (r.value("disabled", false)) return InvalidArgument(rwhere + ": disabled records are not supported");
-    auto rdata = dns::RdataFromText(c.type, r["content"].get<std::string>(), zone);
-    if (!rdata.ok()) return InvalidArgument(rwhere + ": " + rdata.status().message());
-    c.records.push_back({c.owner, c.type, dns::cls::kIN, *ttl, std::move(*rdata)});
-  }
-  return c;
-}
 
 std::optional<daemon::ZoneState> FindState(const ApiContext& c, const dns::Name& zone) {
   for (auto& z : c.zones->states())
@@ -124,38 +41,6 @@ bool MayManage(const ApiContext& c, const auth::Principal& who, const dns::Name&
 http::Response EditError(const Status& s) {
   if (s.code() == Code::kInvalidArgument) return Unprocessable(s.message());
   return http::ErrorResponse(s);
-}
-
-// The SOA and NS records of a new zone: YYYYMMDD01 serial, the first nameserver as MNAME.
-Result<std::vector<dns::Record>> NewZoneRecords(const dns::Name& zone, const json& body) {
-  std::vector<dns::Record> records;
-  std::vector<dns::Name> nameservers;
-  if (auto ns = body.find("nameservers"); ns != body.end()) {
-    if (!ns->is_array()) return InvalidArgument("nameservers must be a list of names");
-    for (const auto& n : *ns) {
-      if (!n.is_string()) return InvalidArgument("nameservers must be a list of names");
-      ASSIGN_OR_RETURN(dns::Name name, AbsoluteName(n.get<std::string>()));
-      nameservers.push_back(name);
-    }
-  }
-  std::string soa_text = StringField(body, "soa");
-  if (soa_text.empty()) {
-    std::time_t now = std::time(nullptr);
-    std::tm tm{};
-    gmtime_r(&now, &tm);
-    std::string mname = nameservers.empty() ? "ns1." + zone.ToText() : nameservers[0].ToText();
-    soa_text = fmt::format("{} hostmaster.{} {:04}{:02}{:02}01 3600 600 604800 300", mname, zone.ToText(),
-                           tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
-  }
-  auto soa = dns::RdataFromText(dns::type::kSOA, soa_text, zone);
-  if (!soa.ok()) return InvalidArgument("soa: " + soa.status().message());
-  records.push_back({zone, dns::type::kSOA, dns::cls::kIN, kDefaultTtl, std::move(*soa)});
-  for (const auto& ns : nameservers) {
-    auto rdata = dns::RdataFromText(dns::type::kNS, ns.ToText(), zone);
-    if (!rdata.ok()) return InvalidArgument("nameserver " + ns.ToText() + ": " + rdata.status().message());
-    records.push_back({zone, dns::type::kNS, dns::cls::kIN, kDefaultTtl, std::move(*rdata)});
-  }
-  return records;
 }
 
 http::Response CreateZone(const ApiContext& c, const http::Request& req, const auth::Principal& who) {
@@ -249,19 +134,8 @@ http::Response Update(const ApiContext& c, const http::Request& req, const auth:
     if (name->IsSubdomainOf(z.name) && (!zone || z.name.LabelCount() > zone->LabelCount())) zone = z.name;
   }
   if (!zone || !MayRead(c, who, *zone)) return http::JsonError(404, "no zone serves " + name->ToText());
-  json rrset = {{"name", name->ToText()},
-                {"type", body->value("type", json("A"))},
-                {"records", json::array({{{"content", body->value("content", json(nullptr))}}})}};
-  if (body->contains("ttl")) rrset["ttl"] = (*body)["ttl"];
-  auto change = ParseRRset(rrset, *zone, 0, /*patch=*/false);
-  if (change.ok() && !body->contains("ttl")) {
-    for (auto& r : change->records) r.ttl = kUpdateTtl;
-  }
-  if (!change.ok()) {
-    std::string msg = change.status().message();
-    if (msg.starts_with("rrsets[0]")) msg = msg.substr(msg.find(':') + 2);
-    return Unprocessable(msg);
-  }
+  auto change = ParseSimpleUpdate(*body, *zone);
+  if (!change.ok()) return Unprocessable(change.status().message());
   if (!MayWrite(c, who, *zone, change->owner, change->type)) return Forbidden(change->label + ": outside your scope");
   std::vector<dns::Record> records = change->records;
   auto outcome = c.zones->Edit(*zone, [change = *change](dns::ZoneContent& content) {
