@@ -460,10 +460,12 @@ Result<std::string> DecodeBase64Strict(std::string_view text) {
 Result<TsigKey> TsigKey::Make(std::string_view name_text, std::string_view algorithm_text,
                               std::string_view base64_secret) {
   TsigKey key;
+  if (name_text.empty()) return InvalidArgument("TSIG key name is empty");
   std::string absolute(name_text);
-  if (absolute.empty() || absolute.back() != '.') absolute.push_back('.');
+  if (absolute.back() != '.') absolute.push_back('.');
   auto name = Name::FromText(absolute);
   if (!name.ok()) return name.status().WithContext("TSIG key name");
+  if (name->IsRoot()) return InvalidArgument("TSIG key name must not be the root name");
   key.name = std::move(*name);
   auto alg = TsigAlgorithmFromText(algorithm_text);
   if (!alg) return InvalidArgument("TSIG key " + key.name.ToText() + ": unknown algorithm '" +

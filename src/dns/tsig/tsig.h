@@ -39,7 +39,7 @@ struct TsigKey {
   TsigAlgorithm algorithm = TsigAlgorithm::kHmacSha256;
   std::string secret;  // raw bytes (decoded from base64)
 
-  // Builds a key from config text. kInvalidArgument: bad name, unknown algorithm, secret
+  // Builds a key from config text. kInvalidArgument: empty, root or bad name, unknown algorithm, secret
   // that is not strict base64 (standard alphabet, '=' padding, no whitespace) or empty.
   static Result<TsigKey> Make(std::string_view name_text, std::string_view algorithm_text,
                               std::string_view base64_secret);

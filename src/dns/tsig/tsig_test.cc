@@ -126,6 +126,8 @@ TEST(TsigKey, MakeValidates) {
   TsigKey k = Key("hmac-sha1", "Key.Example");
   EXPECT_EQ(k.name.ToText(), "Key.Example.");
   EXPECT_EQ(k.secret, "secret-secret-secret-secret-123456");
+  EXPECT_FALSE(TsigKey::Make("", "hmac-sha256", kSecret).ok());
+  EXPECT_FALSE(TsigKey::Make(".", "hmac-sha256", kSecret).ok());
   EXPECT_FALSE(TsigKey::Make("k", "hmac-sha999", kSecret).ok());
   EXPECT_FALSE(TsigKey::Make("k", "hmac-sha256", "").ok());
   EXPECT_FALSE(TsigKey::Make("k", "hmac-sha256", "abc").ok());
