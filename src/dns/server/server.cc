@@ -14,6 +14,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "dns/server/load_moderation.h"
+
 namespace berth::dns {
 namespace {
 
@@ -23,7 +25,6 @@ constexpr int kBatch = 32;
 constexpr size_t kUdpInSize = 4096;   // bigger queries are bogus; they are dropped
 constexpr size_t kUdpOutSize = 4096;  // our EDNS size is capped at this
 constexpr size_t kTcpMaxPendingOut = 1 << 20;  // a client that never reads is cut off
-constexpr uint64_t kBusyGapNs = 100 * 1000;   // waits shorter than this mean sustained load
 
 bool IsWildcard(const SocketAddress& a) {
   for (size_t i = 0; i < a.ip().size(); ++i)
@@ -292,6 +293,7 @@ void DnsServer::RunUdp(UdpWorker* w) {
   opts.edns_udp_size = options_.edns_udp_size;
   opts.hand_off = handler_ != nullptr;
   uint64_t idle_since_ns = 0;  // when the worker last started waiting for queries
+  LoadModeration moderation(options_.udp_coalesce);
   while (!stopping_.load(std::memory_order_relaxed)) {
     for (int i = 0; i < kBatch; ++i) {
       recv_msgs[i].msg_hdr.msg_namelen = sizeof(sockaddr_storage);
@@ -323,15 +325,14 @@ void DnsServer::RunUdp(UdpWorker* w) {
     DnsMetrics::Block::Bump(w->metrics->udp_gso, SendUdpAnswers(*w->socket, {answers, static_cast<size_t>(m)}, 0));
     uint64_t end = NowNs();
     w->metrics->CountLatency(end - start, static_cast<uint64_t>(n));
-    // Interrupt moderation: under sustained load, a batch that was not full means one wakeup
-    // (and two syscalls) per query or two. Pausing briefly lets the next recvmmsg find several
-    // queries waiting, which cuts the kernel's per-query cost. "Busy" means the last batch held
-    // several queries or the worker barely had to wait for it; an idle server never pauses.
-    bool busy = n > 1 || start - idle_since_ns < kBusyGapNs;
+    // Interrupt moderation (LoadModeration): under sustained load, a batch that was not full
+    // means one wakeup (and two syscalls) per query or two; pausing briefly lets the next
+    // recvmmsg find several queries waiting, which cuts the kernel's per-query cost.
+    const bool pause = moderation.AfterBatch(static_cast<size_t>(n), start - idle_since_ns, n == kBatch);
     idle_since_ns = end;
-    if (options_.udp_coalesce.count() > 0 && n < kBatch && busy) {
-      timespec pause{0, static_cast<long>(options_.udp_coalesce.count()) * 1000};
-      nanosleep(&pause, nullptr);
+    if (pause) {
+      timespec ts{0, static_cast<long>(moderation.pause().count()) * 1000};
+      nanosleep(&ts, nullptr);
       idle_since_ns = NowNs();
     }
   }
@@ -402,6 +403,7 @@ void DnsServer::RunTcp(TcpWorker* w) {
   opts.edns_udp_size = options_.edns_udp_size;
   opts.hand_off = handler_ != nullptr;
   auto last_sweep = Clock::now();
+  LoadModeration moderation(options_.udp_coalesce);
   bool listener_open = true;
 
   auto close_conn = [&](uint64_t id) {
@@ -560,9 +562,9 @@ void DnsServer::RunTcp(TcpWorker* w) {
       if (!ok || (c.peer_closed && c.out.empty() && c.pending_forwards == 0)) close_conn(id);
     }
     // The same moderation as UDP: under load, let several queries gather per wakeup.
-    if (n > 0 && !stopping && options_.udp_coalesce.count() > 0 && (n > 1 || woke - wait_start < kBusyGapNs)) {
-      timespec pause{0, static_cast<long>(options_.udp_coalesce.count()) * 1000};
-      nanosleep(&pause, nullptr);
+    if (n > 0 && !stopping && moderation.AfterBatch(static_cast<size_t>(n), woke - wait_start, /*full=*/false)) {
+      timespec ts{0, static_cast<long>(moderation.pause().count()) * 1000};
+      nanosleep(&ts, nullptr);
     }
     if (now - last_sweep >= std::chrono::seconds(1)) {
       last_sweep = now;
