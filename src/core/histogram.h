@@ -5,6 +5,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -13,6 +14,12 @@
 #include <vector>
 
 namespace berth {
+
+// The steady clock in nanoseconds: what durations handed to Observe are measured with.
+inline uint64_t MonotonicNs() {
+  return static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch()).count());
+}
 
 // One histogram family: `counts[i]` observations fell in bucket i (upper bound bounds_us[i],
 // in microseconds; counts has one more entry, the +Inf bucket), `sum_seconds` their total.

@@ -17,11 +17,6 @@ namespace {
 
 std::string Key(const dns::Name& n) { return n.Lowercased().ToText(); }
 
-uint64_t MonotonicNs() {
-  return static_cast<uint64_t>(
-      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch()).count());
-}
-
 }  // namespace
 }  // namespace berth::daemon
 

@@ -14,6 +14,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "core/histogram.h"
 #include "dns/server/load_moderation.h"
 
 namespace berth::dns {
@@ -76,11 +77,6 @@ uint16_t BoundPort(int fd) {
   getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len);
   return ntohs(ss.ss_family == AF_INET ? reinterpret_cast<sockaddr_in*>(&ss)->sin_port
                                        : reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port);
-}
-
-uint64_t NowNs() {
-  return static_cast<uint64_t>(
-      std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count());
 }
 
 // Turns a received IP_PKTINFO / IPV6_PKTINFO into the control message that makes the answer
@@ -220,7 +216,7 @@ Status DnsServer::Start() {
 void DnsServer::Stop(std::chrono::milliseconds drain) {
   if (!started_) return;
   started_ = false;
-  drain_deadline_ns_ = NowNs() + static_cast<uint64_t>(drain.count()) * 1000000;
+  drain_deadline_ns_ = MonotonicNs() + static_cast<uint64_t>(drain.count()) * 1000000;
   stopping_.store(true);
   for (auto& w : udp_) shutdown(w->socket->fd, SHUT_RD);
   for (auto& w : tcp_) {
@@ -302,7 +298,7 @@ void DnsServer::RunUdp(UdpWorker* w) {
     }
     int n = recvmmsg(fd, recv_msgs, kBatch, MSG_WAITFORONE, nullptr);
     if (n <= 0) continue;  // timeout, EINTR, or shutdown at Stop()
-    uint64_t start = NowNs();
+    uint64_t start = MonotonicNs();
     const ZoneSet& zones = snapshot.Refresh();
     int m = 0;
     for (int i = 0; i < n; ++i) {
@@ -323,7 +319,7 @@ void DnsServer::RunUdp(UdpWorker* w) {
       ++m;
     }
     DnsMetrics::Block::Bump(w->metrics->udp_gso, SendUdpAnswers(*w->socket, {answers, static_cast<size_t>(m)}, 0));
-    uint64_t end = NowNs();
+    uint64_t end = MonotonicNs();
     w->metrics->CountLatency(end - start, static_cast<uint64_t>(n));
     // Interrupt moderation (LoadModeration): under sustained load, a batch that was not full
     // means one wakeup (and two syscalls) per query or two; pausing briefly lets the next
@@ -333,7 +329,7 @@ void DnsServer::RunUdp(UdpWorker* w) {
     if (pause) {
       timespec ts{0, static_cast<long>(moderation.pause().count()) * 1000};
       nanosleep(&ts, nullptr);
-      idle_since_ns = NowNs();
+      idle_since_ns = MonotonicNs();
     }
   }
 }
@@ -483,11 +479,11 @@ void DnsServer::RunTcp(TcpWorker* w) {
       for (auto& [id, c] : conns)
         if (c.out.empty() && c.pending_forwards == 0) idle.push_back(id);
       for (uint64_t id : idle) close_conn(id);
-      if (conns.empty() || NowNs() >= drain_deadline_ns_) break;
+      if (conns.empty() || MonotonicNs() >= drain_deadline_ns_) break;
     }
-    uint64_t wait_start = NowNs();
+    uint64_t wait_start = MonotonicNs();
     int n = epoll_wait(w->epoll_fd, events, 64, stopping ? 50 : 1000);
-    uint64_t woke = NowNs();
+    uint64_t woke = MonotonicNs();
     auto now = Clock::now();
     for (int i = 0; i < n; ++i) {
       uint64_t id = events[i].data.u64;
