@@ -18,6 +18,7 @@ import os
 import random
 import re
 import statistics
+import socket
 import subprocess
 import sys
 import time
@@ -248,12 +249,29 @@ def want_berthd(a, kinds):
     return kinds
 
 
+def spin_recv(sock, seconds=5):
+    """recv on a non-blocking socket, polling instead of sleeping: the caller sits on the load
+    generator's core, so a reply is seen when it arrives, not when the kernel gets round to
+    waking the caller (tens to hundreds of µs on this VM, noise that belongs to no server).
+    OSError when nothing comes within `seconds`, or when a stream socket is closed."""
+    deadline = time.perf_counter() + seconds
+    while True:
+        try:
+            data = sock.recv(65536)
+        except BlockingIOError:
+            if time.perf_counter() > deadline:
+                raise OSError("no reply within %d s" % seconds)
+            continue
+        if not data and sock.type == socket.SOCK_STREAM:
+            raise OSError("the server closed the connection")
+        return data
+
+
 def sequential_udp_us(port, origin, n=20000, warmup=2000):
     """One client that sends its next query the moment it has the answer (a stub resolver in
     a loop, a monitoring probe): p50/p99 round trip in µs over n queries after `warmup`. The
     client runs on the load generator's core and polls its socket, so the figure is the
     server's time plus the loopback round trip."""
-    import socket
     import dns.message
     wires = []
     for i in range(1000):
@@ -270,14 +288,10 @@ def sequential_udp_us(port, origin, n=20000, warmup=2000):
         for i in range(n + warmup):
             t = time.perf_counter()
             u.send(wires[i % len(wires)])
-            deadline = t + 2
-            while True:
-                try:
-                    u.recv(4096)
-                    break
-                except BlockingIOError:
-                    if time.perf_counter() > deadline:
-                        return None  # a lost query: no figure rather than a wrong one
+            try:
+                spin_recv(u, 2)
+            except OSError:
+                return None  # a lost query: no figure rather than a wrong one
             if i >= warmup:
                 lat.append((time.perf_counter() - t) * 1e6)
     finally:
@@ -464,7 +478,6 @@ def change_to_served_ms(port, origin, n, use_api=None, use_dyndns=None):
     plus one loopback round trip each, not the client library's."""
     import base64
     import json
-    import socket
     import dns.message
     import dns.tsigkeyring
     import dns.update
@@ -499,25 +512,10 @@ def change_to_served_ms(port, origin, n, use_api=None, use_dyndns=None):
     udp.settimeout(5)
     udp.connect(("127.0.0.1", port))
 
-    # The probe polls its sockets instead of sleeping in recv: on its own core, so a reply is
-    # seen when it arrives, not when the kernel gets round to waking the probe (tens to hundreds
-    # of µs on this VM, noise that belongs to no server).
+    # Polled (spin_recv), not slept on.
     udp.setblocking(False)
     if http_door:
         api.setblocking(False)
-
-    def spin_recv(sock):
-        deadline = time.perf_counter() + 5
-        while True:
-            try:
-                data = sock.recv(65536)
-            except BlockingIOError:
-                if time.perf_counter() > deadline:
-                    raise OSError("no reply within 5 s")
-                continue
-            if not data and sock is not udp:
-                raise OSError("API closed the connection")
-            return data
 
     def http_response():
         """(status, body) of one response."""
