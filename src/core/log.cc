@@ -139,20 +139,33 @@ void AppendJsonEscaped(std::string_view text, std::string& out) {
 
 std::unique_ptr<spdlog::formatter> MakeJsonFormatter() { return std::make_unique<JsonFormatter>(); }
 
+namespace {
+
+std::unique_ptr<spdlog::formatter> FormatterFor(Format format) {
+  if (format == Format::kJson) return MakeJsonFormatter();
+  // UTC timestamps in both formats so text and JSON logs line up.
+  return std::make_unique<spdlog::pattern_formatter>("%Y-%m-%dT%H:%M:%S.%eZ %l %v",
+                                                     spdlog::pattern_time_type::utc);
+}
+
+}  // namespace
+
 void Init(Format format, Level level) {
   auto sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
-  if (format == Format::kJson) {
-    sink->set_formatter(MakeJsonFormatter());
-  } else {
-    // UTC timestamps in both formats so text and JSON logs line up.
-    sink->set_formatter(std::make_unique<spdlog::pattern_formatter>(
-        "%Y-%m-%dT%H:%M:%S.%eZ %l %v", spdlog::pattern_time_type::utc));
-  }
+  sink->set_formatter(FormatterFor(format));
   auto logger = std::make_shared<spdlog::logger>("", std::move(sink));
   logger->set_level(ToSpd(level));
   // Warnings and errors reach the terminal at once even if the process then dies.
   logger->flush_on(spdlog::level::warn);
   spdlog::set_default_logger(std::move(logger));
+}
+
+void Reconfigure(Format format, Level level) {
+  // In place: the default logger may be in use on other threads, so it is never replaced here.
+  // Its level is atomic and each sink swaps its formatter under the sink's own mutex.
+  spdlog::logger* logger = spdlog::default_logger_raw();
+  for (auto& sink : logger->sinks()) sink->set_formatter(FormatterFor(format));
+  logger->set_level(ToSpd(level));
 }
 
 Result<Level> ParseLevel(std::string_view text) {

@@ -1,7 +1,7 @@
 // Process-wide logging setup: configures spdlog's default logger to write text or JSON lines to
 // stderr. Call sites log with spdlog directly (spdlog::info("zone {} loaded", name)).
-// Init() replaces the default logger and is meant for startup; logging itself is thread-safe
-// (the sink is a mutex-guarded stderr sink).
+// Init() replaces the default logger and is meant for startup; Reconfigure() changes it in
+// place at any time; logging itself is thread-safe (the sink is a mutex-guarded stderr sink).
 #pragma once
 
 #include <memory>
@@ -18,7 +18,11 @@ enum class Format { kText, kJson };
 enum class Level { kTrace, kDebug, kInfo, kWarn, kError, kCritical, kOff };
 
 // Installs a stderr logger with the given format and minimum level as spdlog's default.
+// Startup only: other threads must not be logging yet.
 void Init(Format format, Level level);
+// Changes the format and level of the logger Init installed, while other threads log
+// (berthd's SIGHUP). Thread-safe.
+void Reconfigure(Format format, Level level);
 // "trace", "debug", "info", "warn"/"warning", "error", "critical", "off" (case-insensitive);
 // kInvalidArgument otherwise.
 Result<Level> ParseLevel(std::string_view text);

@@ -93,5 +93,31 @@ TEST(LogInit, InstallsDefaultLoggerAtLevel) {
   EXPECT_EQ(spdlog::default_logger()->level(), spdlog::level::debug);
 }
 
+TEST(LogReconfigure, ChangesFormatAndLevelOfTheSameLogger) {
+  Init(Format::kText, Level::kInfo);
+  spdlog::logger* before = spdlog::default_logger_raw();
+  std::ostringstream captured;
+  before->sinks().push_back(std::make_shared<spdlog::sinks::ostream_sink_mt>(captured));
+
+  Reconfigure(Format::kJson, Level::kWarn);
+  EXPECT_EQ(spdlog::default_logger_raw(), before);  // never replaced: other threads may hold it
+  EXPECT_EQ(before->level(), spdlog::level::warn);
+  spdlog::info("dropped");
+  spdlog::warn("kept \"quoted\"");
+  before->flush();
+  std::string line = captured.str();
+  ASSERT_FALSE(line.empty());
+  auto j = nlohmann::json::parse(line);
+  EXPECT_EQ(j["msg"], "kept \"quoted\"");
+  EXPECT_EQ(j["level"], "warn");
+
+  captured.str("");
+  Reconfigure(Format::kText, Level::kInfo);
+  spdlog::info("plain");
+  before->flush();
+  EXPECT_NE(captured.str().find(" info plain"), std::string::npos) << captured.str();
+  Init(Format::kText, Level::kInfo);
+}
+
 }  // namespace
 }  // namespace berth::log
