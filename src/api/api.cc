@@ -212,7 +212,7 @@ Status RegisterRoutes(http::Router& router, ApiContext ctx) {
   })));
   RETURN_IF_ERROR(RegisterZoneWriteRoutes(router, c));
   RETURN_IF_ERROR(RegisterAuthRoutes(router, c));
-  RETURN_IF_ERROR(RegisterDyndnsRoutes(router, *c->zones, *c->table, c->auth, c->dyndns));
+  if (c->dyndns) RETURN_IF_ERROR(RegisterDyndnsRoutes(router, c->dyndns));
   RETURN_IF_ERROR(RegisterDdnsRoutes(router, c->ddns, c->auth));
   RETURN_IF_ERROR(RegisterNetworkRoutes(router, c));
   RETURN_IF_ERROR(RegisterCniRoutes(router, c));

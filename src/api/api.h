@@ -5,6 +5,7 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <string>
 
 #include "api/dyndns_routes.h"
@@ -38,7 +39,7 @@ struct ApiContext {
   std::string version;
   // Who may read and change what. Null: only the unix socket (trusted as admin) gets in.
   auth::AuthPolicy* auth = nullptr;
-  dyndns::Options dyndns;  // /nic/update (its users are auth's)
+  std::shared_ptr<dyndns::Service> dyndns;  // /nic/update (MakeDyndnsService); null: not served
   ddns::Updater* ddns = nullptr;  // null without a ddns: section
   net::NetworkEngine* networks = nullptr;  // null when container networks are off
 };

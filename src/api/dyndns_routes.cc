@@ -41,7 +41,7 @@ class ServedZones : public dyndns::ZoneAccess {
   const dns::ZoneTable& table_;
 };
 
-// The service with the adapters it refers to, kept alive by the route handlers.
+// The service with the adapters it refers to, kept alive together.
 struct DyndnsDoor {
   DyndnsDoor(daemon::ZoneService& zones, const dns::ZoneTable& table, const auth::AuthPolicy* policy,
              dyndns::Options options)
@@ -53,17 +53,21 @@ struct DyndnsDoor {
 
 }  // namespace
 
-Status RegisterDyndnsRoutes(http::Router& router, daemon::ZoneService& zones, const dns::ZoneTable& table,
-                            const auth::AuthPolicy* auth, dyndns::Options options) {
+std::shared_ptr<dyndns::Service> MakeDyndnsService(daemon::ZoneService& zones, const dns::ZoneTable& table,
+                                                   const auth::AuthPolicy* auth, dyndns::Options options) {
   auto door = std::make_shared<DyndnsDoor>(zones, table, auth, std::move(options));
-  auto handler = [door](const http::Request& req) {
+  return std::shared_ptr<dyndns::Service>(door, &door->service);  // keeps the adapters alive too
+}
+
+Status RegisterDyndnsRoutes(http::Router& router, std::shared_ptr<dyndns::Service> service) {
+  auto handler = [service](const http::Request& req) {
     // The router answers HEAD through GET routes; this GET changes DNS, so HEAD must not.
     if (req.method == "HEAD") {
       http::Response r = http::Response::Text(405, "");
       r.headers.emplace_back("Allow", "GET");
       return r;
     }
-    return door->service.Handle(req);
+    return service->Handle(req);
   };
   // /v3/update is dyn.com's newer path for the same protocol; some routers use it.
   for (const char* path : {"/nic/update", "/v3/update"}) RETURN_IF_ERROR(router.Add("GET", path, handler));

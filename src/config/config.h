@@ -16,6 +16,7 @@
 #include "core/net_address.h"
 #include "core/status.h"
 #include "ddns/ddns_config.h"
+#include "dyndns/options.h"
 #include "dns/wire/name.h"
 
 namespace berth::config {
@@ -83,19 +84,6 @@ struct NetworksConfig {
   std::string nft_table = "berth";
 };
 
-// The dyndns2 door (/nic/update). Read at start. The rate limits are token buckets per user:
-// `change_burst` requests that change DNS, then one more per `change_every`; all requests
-// (`nochg` too) likewise with `request_burst` / `request_every`. A zero interval: no limit.
-struct DyndnsConfig {
-  uint32_t ttl = 60;           // TTL of the A/AAAA records it writes
-  size_t max_hosts = 20;       // more hostnames in one request: `numhost`
-  std::vector<Cidr> trusted_proxies;  // peers whose X-Forwarded-For is believed
-  uint32_t change_burst = 10;
-  std::chrono::milliseconds change_every{5000};
-  uint32_t request_burst = 60;
-  std::chrono::milliseconds request_every{1000};
-};
-
 struct Config {
   std::string state_dir = "./var";
   LogConfig log;
@@ -103,7 +91,9 @@ struct Config {
   ApiConfig api;
   std::vector<ZoneConfig> zones;
   NetworksConfig networks;
-  DyndnsConfig dyndns;
+  // The dyndns2 door (/nic/update): `dyndns.ttl`, `max_hosts`, `trusted_proxies` and the
+  // per-user and per-address rate limits (`*_burst` requests at once, then one per `*_every`).
+  dyndns::Options dyndns;
   // Admin token, API tokens, dyndns2 users and TSIG keys with their scopes (secrets resolved).
   auth::AuthConfig auth;
   // The DDNS updater's jobs (ddns/ddns_config.h); empty: no updater.

@@ -120,29 +120,34 @@ TEST(ConfigDyndns, DefaultsFileAndFlags) {
   ASSERT_TRUE(d.ok());
   EXPECT_EQ(d->dyndns.ttl, 60u);
   EXPECT_EQ(d->dyndns.max_hosts, 20u);
-  EXPECT_EQ(d->dyndns.change_burst, 10u);
-  EXPECT_EQ(d->dyndns.change_every, 5s);
-  EXPECT_EQ(d->dyndns.request_burst, 60u);
-  EXPECT_EQ(d->dyndns.request_every, 1s);
+  EXPECT_EQ(d->dyndns.per_user_changes.burst, 10);
+  EXPECT_EQ(d->dyndns.per_user_changes.refill, 5s);
+  EXPECT_EQ(d->dyndns.per_user_requests.burst, 60);
+  EXPECT_EQ(d->dyndns.per_user_requests.refill, 1s);
+  EXPECT_EQ(d->dyndns.bad_auth_per_client.burst, 5);
+  EXPECT_EQ(d->dyndns.bad_auth_per_client.refill, 60s);
   EXPECT_TRUE(d->dyndns.trusted_proxies.empty());
   auto c = ParseConfigText("dyndns:\n  ttl: 300\n  max_hosts: 5\n  trusted_proxies: [10.0.0.0/8, \"::1/128\"]\n"
-                           "  change_burst: 100\n  change_every: 0\n  request_burst: 1000\n  request_every: 250ms\n",
+                           "  change_burst: 100\n  change_every: 0\n  request_burst: 1000\n  request_every: 250ms\n"
+                           "  bad_auth_burst: 3\n  bad_auth_every: 10m\n",
                            "d.yaml");
   ASSERT_TRUE(c.ok()) << c.status().ToString();
   EXPECT_EQ(c->dyndns.ttl, 300u);
   EXPECT_EQ(c->dyndns.max_hosts, 5u);
   EXPECT_EQ(Strings(c->dyndns.trusted_proxies), (std::vector<std::string>{"10.0.0.0/8", "::1/128"}));
-  EXPECT_EQ(c->dyndns.change_burst, 100u);
-  EXPECT_EQ(c->dyndns.change_every, 0s);  // no limit
-  EXPECT_EQ(c->dyndns.request_burst, 1000u);
-  EXPECT_EQ(c->dyndns.request_every, 250ms);
+  EXPECT_EQ(c->dyndns.per_user_changes.burst, 100);
+  EXPECT_EQ(c->dyndns.per_user_changes.refill, 0s);  // no limit
+  EXPECT_EQ(c->dyndns.per_user_requests.burst, 1000);
+  EXPECT_EQ(c->dyndns.per_user_requests.refill, 250ms);
+  EXPECT_EQ(c->dyndns.bad_auth_per_client.burst, 3);
+  EXPECT_EQ(c->dyndns.bad_auth_per_client.refill, 10min);
   auto f = FromArgs({"--dyndns-change-every", "1m", "--dyndns-trusted-proxy", "192.0.2.0/24", "--dyndns-ttl", "0"});
   ASSERT_TRUE(f.ok()) << f.status().ToString();
-  EXPECT_EQ(f->dyndns.change_every, 60s);
+  EXPECT_EQ(f->dyndns.per_user_changes.refill, 60s);
   EXPECT_EQ(Strings(f->dyndns.trusted_proxies), std::vector<std::string>{"192.0.2.0/24"});
   EXPECT_EQ(f->dyndns.ttl, 0u);
   // Bad values are refused with the key named.
-  for (const char* bad : {"dyndns: {max_hosts: 0}", "dyndns: {change_every: 25h}", "dyndns: {change_burst: -1}",
+  for (const char* bad : {"dyndns: {max_hosts: 0}", "dyndns: {change_every: 25h}", "dyndns: {change_burst: -1}", "dyndns: {bad_auth_burst: 0}",
                           "dyndns: {trusted_proxies: [nope]}", "dyndns: {ttl: 604801}", "dyndns: {nope: 1}"}) {
     auto r = ParseConfigText(bad, "bad.yaml");
     ASSERT_FALSE(r.ok()) << bad;

@@ -5,10 +5,12 @@
 #include <thread>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
 #include "api/api.h"
 #include "api/ddns_routes.h"
+#include "core/log.h"
 #include "ddns/kernel.h"
 
 namespace berth::daemon {
@@ -16,6 +18,21 @@ namespace berth::daemon {
 Daemon::Daemon(config::Config config) : config_(std::move(config)) {}
 
 Daemon::~Daemon() { Stop(); }
+
+namespace {
+
+// The DNS server's settings that SIGHUP may change.
+dns::DnsServerTuning DnsTuning(const config::DnsConfig& dns) {
+  dns::DnsServerTuning t;
+  t.edns_udp_size = dns.edns_udp_size;
+  t.tcp_idle_timeout = dns.tcp.idle_timeout;
+  t.tcp_max_connections = static_cast<int>(dns.tcp.max_connections);
+  t.allow_recursion = dns.allow_recursion;
+  t.udp_coalesce = dns.udp_coalesce;
+  return t;
+}
+
+}  // namespace
 
 std::vector<FileZone> Daemon::FileZones(const config::Config& c) const {
   std::vector<FileZone> out;
@@ -151,12 +168,8 @@ Status Daemon::Start() {
   opts.listen = config_.dns.listen;
   opts.workers = config_.dns.workers ? static_cast<int>(config_.dns.workers)
                                      : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  opts.edns_udp_size = config_.dns.edns_udp_size;
-  opts.tcp_idle_timeout = config_.dns.tcp.idle_timeout;
-  opts.tcp_max_connections = static_cast<int>(config_.dns.tcp.max_connections);
-  opts.allow_recursion = config_.dns.allow_recursion;
-  opts.udp_coalesce = config_.dns.udp_coalesce;
   opts.udp_gso = config_.dns.udp_gso;
+  opts.tuning = DnsTuning(config_.dns);
   dns_ = std::make_unique<dns::DnsServer>(opts, table_, recursor_.get(), &metrics_);
   control_ = std::make_unique<DnsControl>(*zones_, table_, ControlPolicy(), config_.dns.edns_udp_size);
   dns_->SetMessageHandler(control_.get());
@@ -199,14 +212,8 @@ Status Daemon::Start() {
   ctx.auth = auth_.get();
   ctx.networks = networks_.get();
   ctx.ddns = ddns_.get();
-  const config::DyndnsConfig& dd = config_.dyndns;
-  ctx.dyndns.ttl = dd.ttl;
-  ctx.dyndns.max_hosts = dd.max_hosts;
-  ctx.dyndns.trusted_proxies = dd.trusted_proxies;
-  ctx.dyndns.per_user_changes.burst = dd.change_burst;
-  ctx.dyndns.per_user_changes.refill = dd.change_every;
-  ctx.dyndns.per_user_requests.burst = dd.request_burst;
-  ctx.dyndns.per_user_requests.refill = dd.request_every;
+  dyndns_ = api::MakeDyndnsService(*zones_, table_, auth_.get(), config_.dyndns);
+  ctx.dyndns = dyndns_;
   RETURN_IF_ERROR(api::RegisterRoutes(router, ctx));
   http::ServerOptions api_opts = ApiServerOptions();
   if (!api_opts.listeners.empty()) {
@@ -248,15 +255,46 @@ Status Daemon::StartDdnsOnly() {
   return ddns_->Start();
 }
 
+std::vector<std::string> RestartOnlyChanges(const config::Config& running, const config::Config& fresh) {
+  std::vector<std::string> keys;
+  auto check = [&](bool changed, const char* key) {
+    if (changed) keys.emplace_back(key);
+  };
+  check(running.state_dir != fresh.state_dir, "state_dir");
+  check(running.dns.listen != fresh.dns.listen, "dns.listen");
+  check(running.dns.workers != fresh.dns.workers, "dns.workers");
+  check(running.dns.forward != fresh.dns.forward, "dns.forward");
+  check(running.dns.cache_size != fresh.dns.cache_size, "dns.cache_size");
+  check(running.dns.udp_gso != fresh.dns.udp_gso, "dns.udp_gso");
+  check(running.api.listen != fresh.api.listen, "api.listen");
+  check(running.api.socket != fresh.api.socket, "api.socket");
+  check(running.api.tls_cert != fresh.api.tls_cert || running.api.tls_key != fresh.api.tls_key, "api.tls_cert/tls_key");
+  check(running.api.insecure != fresh.api.insecure, "api.insecure");
+  check(running.networks.enabled != fresh.networks.enabled ||
+            running.networks.default_subnet != fresh.networks.default_subnet ||
+            running.networks.nft_table != fresh.networks.nft_table,
+        "networks");
+  check(running.ddns != fresh.ddns, "ddns");
+  check(running.ddns_only != fresh.ddns_only, "ddns_only");
+  return keys;
+}
+
 Status Daemon::Reload(const config::Config& fresh) {
-  if (config_.ddns_only) {
-    spdlog::warn("reload: DDNS changes take effect at the next restart");
-    return Status::Ok();
+  if (fresh.log.format != config_.log.format || fresh.log.level != config_.log.level) {
+    log::Reconfigure(fresh.log.format, fresh.log.level);
+    config_.log = fresh.log;
   }
-  if (fresh.dns.listen != config_.dns.listen || fresh.api.listen != config_.api.listen ||
-      fresh.api.socket != config_.api.socket || fresh.state_dir != config_.state_dir ||
-      fresh.dns.forward != config_.dns.forward || fresh.dns.workers != config_.dns.workers)
-    spdlog::warn("reload: listener, state, worker and upstream changes take effect at the next restart");
+  if (std::vector<std::string> keys = RestartOnlyChanges(config_, fresh); !keys.empty())
+    spdlog::warn("reload: {} changed; these keep their running values until berthd restarts", fmt::join(keys, ", "));
+  if (config_.ddns_only) return Status::Ok();
+  // The DNS server and the dyndns2 door take their new settings at once.
+  config_.dns.allow_recursion = fresh.dns.allow_recursion;
+  config_.dns.edns_udp_size = fresh.dns.edns_udp_size;
+  config_.dns.tcp = fresh.dns.tcp;
+  config_.dns.udp_coalesce = fresh.dns.udp_coalesce;
+  if (dns_) dns_->Retune(DnsTuning(config_.dns));
+  config_.dyndns = fresh.dyndns;
+  if (dyndns_) dyndns_->Reconfigure(config_.dyndns);
   config_.zones = fresh.zones;
   if (Status s = LoadZoneSettings(config_); !s.ok()) spdlog::error("reload: {}", s.message());
   // Config credentials are replaced; those created through the API stay.

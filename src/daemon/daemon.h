@@ -6,6 +6,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <vector>
 
 #include "auth/policy.h"
@@ -16,6 +17,7 @@
 #include "daemon/network_dns.h"
 #include "daemon/zone_service.h"
 #include "ddns/updater.h"
+#include "dyndns/dyndns.h"
 #include "dns/server/server.h"
 #include "dns/transfer/acl.h"
 #include "dns/transfer/notify.h"
@@ -24,6 +26,10 @@
 #include "store/store.h"
 
 namespace berth::daemon {
+
+// The keys of `fresh` that differ from `running` and only take effect at a restart, by their
+// config-file names ("dns.listen"); empty when a reload can apply everything.
+std::vector<std::string> RestartOnlyChanges(const config::Config& running, const config::Config& fresh);
 
 class Daemon {
  public:
@@ -34,9 +40,12 @@ class Daemon {
   // writable, address in use) is returned with the path or address at fault, and nothing
   // keeps running.
   Status Start();
-  // SIGHUP: re-reads the config file (when there is one) and every zone file; listeners are
-  // kept (a change there needs a restart, and is logged). Queries are never dropped: new zone
-  // snapshots are swapped in whole.
+  // SIGHUP: applies a re-read config. Taken at once: log format and level, zone files and
+  // zone settings (notify, allow_transfer), config credentials, dns.allow_recursion,
+  // dns.edns_udp_size, dns.tcp.*, dns.udp_coalesce and the dyndns section. Keys that need a
+  // restart (listeners, state_dir, workers, upstreams, cache size, TLS, networks, ddns) are
+  // named in a warning and keep their running values. Queries are never dropped: zone sets
+  // and server settings are swapped in whole.
   Status Reload(const config::Config& fresh);
   // SIGTERM: stops taking new work, answers what is in flight, closes everything.
   void Stop();
@@ -63,6 +72,7 @@ class Daemon {
   std::unique_ptr<auth::AuthPolicy> auth_;
   dns::ZoneTable table_;
   std::unique_ptr<ZoneService> zones_;
+  std::shared_ptr<dyndns::Service> dyndns_;  // the /nic/update door, retuned on reload
   dns::DnsMetrics metrics_;
   std::unique_ptr<dns::AnswerCache> cache_;
   std::unique_ptr<dns::Forwarder> forwarder_;

@@ -155,11 +155,11 @@ void NetworkDns::NetworkUp(const net::Network& network) {
   dns::DnsServerOptions opts;
   for (const auto& s : network.spec.subnets) {
     if (s.gateway) opts.listen.push_back(SocketAddress(*s.gateway, 53));
-    opts.allow_recursion.push_back(s.subnet);
+    opts.tuning.allow_recursion.push_back(s.subnet);
   }
   opts.workers = 1;
-  opts.edns_udp_size = edns_udp_size_;
-  opts.udp_coalesce = std::chrono::microseconds(0);
+  opts.tuning.edns_udp_size = edns_udp_size_;
+  opts.tuning.udp_coalesce = std::chrono::microseconds(0);
   per->server = std::make_unique<dns::DnsServer>(opts, zones_, per->resolver.get(), &per->metrics);
   if (Status s = per->server->Start(); !s.ok()) {
     spdlog::warn("network {}: no DNS on its gateway: {}", network.spec.name, s.message());

@@ -52,6 +52,7 @@ struct HookRequest {
   std::string url;
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
+  bool operator==(const HookRequest&) const = default;
 };
 
 struct ProviderConfig {
@@ -70,6 +71,7 @@ struct ProviderConfig {
   Credential token;
   bool proxied = false;  // cloudflare: orange cloud for created/updated records
   HookRequest webhook;   // webhook: the request sent per name
+  bool operator==(const ProviderConfig&) const = default;
 };
 
 struct SourceConfig {
@@ -82,6 +84,7 @@ struct SourceConfig {
   std::vector<std::string> urls;  // kUrls: tried in order
   std::string cmd;              // kCmd: run with /bin/sh -c, the first address printed wins
   std::chrono::milliseconds timeout{5'000};  // per URL / command
+  bool operator==(const SourceConfig&) const = default;
 };
 
 struct RecordConfig {
@@ -92,12 +95,14 @@ struct RecordConfig {
   uint16_t type = 1;             // A (1) or AAAA (28)
   uint32_t ttl = 300;
   SourceConfig source;
+  bool operator==(const RecordConfig&) const = default;
 };
 
 struct NotifyConfig {
   HookRequest request;
   bool on_change = true;
   bool on_failure = true;
+  bool operator==(const NotifyConfig&) const = default;
 };
 
 struct DdnsConfig {
@@ -112,6 +117,7 @@ struct DdnsConfig {
 
   bool empty() const { return providers.empty() && records.empty(); }
   const ProviderConfig* FindProvider(std::string_view name) const;
+  bool operator==(const DdnsConfig&) const = default;
 };
 
 // What the caller's config parser lends us, so errors read like the rest of the file

@@ -182,14 +182,22 @@ Result<dns::Name> ParseHostname(std::string_view text) {
 }
 
 Service::Service(Options options, ZoneAccess& zones, const Authorizer& auth)
-    : options_(std::move(options)),
+    : options_(std::make_shared<const Options>(options)),
+      clock_(options.clock),
       zones_(zones),
       auth_(auth),
-      changes_(options_.per_user_changes),
-      requests_(options_.per_user_requests),
-      bad_auth_(options_.bad_auth_per_client) {}
+      changes_(options.per_user_changes),
+      requests_(options.per_user_requests),
+      bad_auth_(options.bad_auth_per_client) {}
 
-Clock::time_point Service::Now() const { return options_.clock ? options_.clock() : Clock::now(); }
+void Service::Reconfigure(Options options) {
+  changes_.SetLimit(options.per_user_changes);
+  requests_.SetLimit(options.per_user_requests);
+  bad_auth_.SetLimit(options.bad_auth_per_client);
+  options_.Publish(std::make_shared<const Options>(std::move(options)));
+}
+
+Clock::time_point Service::Now() const { return clock_ ? clock_() : Clock::now(); }
 
 struct Service::Host {
   std::string text;  // as sent
@@ -199,7 +207,8 @@ struct Service::Host {
 };
 
 http::Response Service::Handle(const http::Request& req) {
-  auto client = ClientAddress(req.remote_address, req.header("X-Forwarded-For"), options_.trusted_proxies);
+  const std::shared_ptr<const Options> options = options_.Get();
+  auto client = ClientAddress(req.remote_address, req.header("X-Forwarded-For"), options->trusted_proxies);
   if (!client.ok()) return BadRequest(client.status());
   std::string client_key = *client ? (*client)->ToString() : req.remote_address;
   // Missing credentials are the normal first step of clients that wait for the challenge:
@@ -208,7 +217,7 @@ http::Response Service::Handle(const http::Request& req) {
   if (!creds) return BadAuth();
   Clock::time_point now = Now();
   std::string_view hostname = req.query_param("hostname");
-  size_t lines = hostname.empty() ? 1 : std::min(SplitCommas(hostname).size(), options_.max_hosts);
+  size_t lines = hostname.empty() ? 1 : std::min(SplitCommas(hostname).size(), options->max_hosts);
   if (!bad_auth_.Allowed(client_key, now)) {
     spdlog::warn("dyndns: {} is locked out after failed logins", client_key);
     return Words("abuse", lines);
@@ -224,7 +233,7 @@ http::Response Service::Handle(const http::Request& req) {
   auto update = ParseUpdateQuery(req.query, *client);
   if (!update.ok()) return BadRequest(update.status());
   if (update->hosts.empty()) return Words("notfqdn", 1);
-  if (update->hosts.size() > options_.max_hosts) return Words("numhost", 1);
+  if (update->hosts.size() > options->max_hosts) return Words("numhost", 1);
   if (!requests_.Take(*user, now) || !changes_.Allowed(*user, now)) {
     spdlog::warn("dyndns: user '{}' is over its update rate", *user);
     return Words("abuse", update->hosts.size());
@@ -232,7 +241,7 @@ http::Response Service::Handle(const http::Request& req) {
 
   std::vector<Host> hosts;
   for (const std::string& text : update->hosts) hosts.push_back(Host{text, dns::Name(), dns::Name()});
-  if (Apply(*user, *update, hosts)) (void)changes_.Take(*user, now);
+  if (Apply(*options, *user, *update, hosts)) (void)changes_.Take(*user, now);
 
   std::string address = AddressText(*update);
   std::string body;
@@ -251,7 +260,8 @@ http::Response Service::Handle(const http::Request& req) {
   return http::Response::Text(200, std::move(body));
 }
 
-bool Service::Apply(const std::string& user, const UpdateRequest& update, std::vector<Host>& hosts) {
+bool Service::Apply(const Options& options, const std::string& user, const UpdateRequest& update,
+                    std::vector<Host>& hosts) {
   std::vector<uint16_t> types;
   if (update.v4) types.push_back(dns::type::kA);
   if (update.v6) types.push_back(dns::type::kAAAA);
@@ -284,7 +294,7 @@ bool Service::Apply(const std::string& user, const UpdateRequest& update, std::v
     std::vector<Host> hosts;
     std::promise<Result<daemon::EditOutcome>> done;
   };
-  const uint32_t ttl = options_.ttl;
+  const uint32_t ttl = options.ttl;
   const std::optional<IpAddress> v4 = update.v4, v6 = update.v6;
   std::vector<std::pair<std::shared_ptr<ZoneEdit>, std::vector<size_t>>> edits;
   for (auto& [key, indexes] : by_zone) {
@@ -321,12 +331,12 @@ bool Service::Apply(const std::string& user, const UpdateRequest& update, std::v
   }
 
   // Submitted together so the committer can make them durable in one batch.
-  auto deadline = Clock::now() + options_.commit_wait;
+  auto deadline = Clock::now() + options.commit_wait;
   for (size_t e = 0; e < edits.size(); ++e) {
     const auto& [edit, indexes] = edits[e];
     if (futures[e].wait_until(deadline) != std::future_status::ready) {
       spdlog::error("dyndns: zone {} did not commit within {}ms", edit->zone.ToText(),
-                    options_.commit_wait.count());
+                    options.commit_wait.count());
       for (size_t i : indexes) hosts[i].outcome = Outcome::kInternal;
       continue;
     }

@@ -17,30 +17,12 @@
 #include "core/status.h"
 #include "daemon/zone_service.h"
 #include "dns/wire/name.h"
+#include "core/published.h"
+#include "dyndns/options.h"
 #include "dyndns/rate_limiter.h"
 #include "http/message.h"
 
 namespace berth::dyndns {
-
-struct Options {
-  uint32_t ttl = 60;        // TTL of the A/AAAA records written
-  size_t max_hosts = 20;    // more hosts in one request: `numhost` (dyn.com's limit)
-  // Peers whose X-Forwarded-For is believed (a reverse proxy in front of berthd). Empty: the
-  // header is ignored and the client address is always the TCP peer.
-  std::vector<Cidr> trusted_proxies;
-  // Per user, two buckets: requests that change DNS (a burst of 10, then one per 5 s), and all
-  // requests, `nochg` included (a burst of 60, then one per second). So a client repeating its
-  // address every few seconds or minutes (ddclient: 300 s) never gets `abuse`, while one that
-  // hammers, or keeps changing addresses, does.
-  RateLimit per_user_changes{10, std::chrono::seconds(5)};
-  RateLimit per_user_requests{60, std::chrono::seconds(1)};
-  // Failed logins per client address: a burst of 5, then one per minute. While exhausted the
-  // address gets `abuse` without its credentials being checked.
-  RateLimit bad_auth_per_client{5, std::chrono::seconds(60)};
-  // How long a request waits for its zone edits to commit before answering 911.
-  std::chrono::milliseconds commit_wait = std::chrono::seconds(30);
-  std::function<Clock::time_point()> clock;  // null: steady_clock::now (tests inject one)
-};
 
 // A parsed update: the host names as sent (validated one by one later, so each gets its own
 // answer) and the address of each family to publish.
@@ -101,15 +83,22 @@ class Service {
   // whole request (`numhost`, `badsys`, `abuse` per host); 401 `badauth` with a Basic
   // challenge for missing or wrong credentials; 400 `badrequest: reason` for a malformed query.
   http::Response Handle(const http::Request& request);
+  // Replaces the settings (berthd's SIGHUP); requests already running finish under the old
+  // ones. Users keep what is left in their rate-limit buckets, capped at the new bursts. The
+  // clock stays the one given at construction.
+  void Reconfigure(Options options);
+  std::shared_ptr<const Options> options() const { return options_.Get(); }
 
  private:
   enum class Outcome { kPending, kGood, kNochg, kNotFqdn, kNoHost, kDnsErr, kInternal };
   struct Host;
   Clock::time_point Now() const;
   // Fills each host's outcome; true when any host changed.
-  bool Apply(const std::string& user, const UpdateRequest& update, std::vector<Host>& hosts);
+  bool Apply(const Options& options, const std::string& user, const UpdateRequest& update,
+             std::vector<Host>& hosts);
 
-  Options options_;
+  Published<Options> options_;
+  const std::function<Clock::time_point()> clock_;
   ZoneAccess& zones_;
   const Authorizer& auth_;
   RateLimiter changes_;

@@ -429,6 +429,30 @@ TEST_F(ServiceTest, PerUserChangeRateLimit) {
   EXPECT_EQ(Get("/nic/update?hostname=home.example.com&myip=203.0.113.6").body, "abuse\n");
 }
 
+TEST_F(ServiceTest, ReconfigureAppliesToTheNextRequest) {
+  EXPECT_EQ(Get("/nic/update?hostname=home.example.com&myip=203.0.113.5").body, "good 203.0.113.5\n");
+  EXPECT_EQ(zones_.Content("example.com.").RRset(N("home.example.com."), dns::type::kA)[0].ttl, 60u);
+  Options changed;
+  changed.ttl = 300;
+  changed.max_hosts = 1;
+  changed.trusted_proxies.push_back(*Cidr::Parse("192.0.2.0/24"));
+  changed.bad_auth_per_client = {1, seconds(60)};
+  service_->Reconfigure(changed);
+  EXPECT_EQ(service_->options()->ttl, 300u);
+  // The new TTL, the new proxy trust (the peer 192.0.2.9 now forwards for the client)...
+  EXPECT_EQ(Get("/nic/update?hostname=home.example.com", "alice", "secret", "192.0.2.9", "203.0.113.77").body,
+            "good 203.0.113.77\n");
+  EXPECT_EQ(zones_.Content("example.com.").RRset(N("home.example.com."), dns::type::kA)[0].ttl, 300u);
+  // ...the new host limit...
+  EXPECT_EQ(Get("/nic/update?hostname=home.example.com,b.example.com&myip=203.0.113.5").body, "numhost\n");
+  // ...and the new lockout: one failed login is enough now. The injected clock stays.
+  EXPECT_EQ(Get("/nic/update?hostname=home.example.com", "alice", "guess", "198.51.100.66").status, 401);
+  EXPECT_EQ(Get("/nic/update?hostname=home.example.com", "alice", "secret", "198.51.100.66").body, "abuse\n");
+  now_ += seconds(60);
+  EXPECT_EQ(Get("/nic/update?hostname=home.example.com", "alice", "secret", "198.51.100.66").body,
+            "good 198.51.100.66\n");
+}
+
 TEST_F(ServiceTest, NochgIsLimitedOnlyWhenHammering) {
   // nochg does not use up the change budget...
   for (int i = 0; i < 60; ++i)

@@ -54,6 +54,12 @@ bool RateLimiter::Take(std::string_view key, Clock::time_point now) {
   return true;
 }
 
+void RateLimiter::SetLimit(RateLimit limit) {
+  std::lock_guard<std::mutex> lock(mu_);
+  limit_ = limit;
+  for (auto& [key, bucket] : buckets_) bucket.tokens = std::min(bucket.tokens, limit_.burst);
+}
+
 size_t RateLimiter::size() const {
   std::lock_guard<std::mutex> lock(mu_);
   return buckets_.size();

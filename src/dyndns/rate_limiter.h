@@ -1,7 +1,7 @@
 // RateLimiter: token buckets keyed by a string (a user name, a client address), for the
 // dyndns2 door's `abuse` answers. Time is passed in by the caller, so tests drive it.
 // Memory is bounded: buckets that have refilled are forgotten, and past `max_keys` the least
-// recently used go first. Thread-safe: one mutex around the table.
+// recently used go first. Thread-safe: one mutex around the table and the limit.
 #pragma once
 
 #include <chrono>
@@ -29,6 +29,8 @@ class RateLimiter {
   bool Allowed(std::string_view key, Clock::time_point now) const;
   // Takes one token from `key`; false (and nothing taken) when it has none.
   bool Take(std::string_view key, Clock::time_point now);
+  // Replaces the limit; buckets keep their tokens, capped at the new burst.
+  void SetLimit(RateLimit limit);
   // Keys currently remembered (for tests and metrics).
   size_t size() const;
 
@@ -41,7 +43,7 @@ class RateLimiter {
   Bucket& Refill(std::string_view key, Clock::time_point now);
   void Prune(Clock::time_point now);
 
-  const RateLimit limit_;
+  RateLimit limit_;  // guarded by mu_
   mutable std::mutex mu_;
   std::unordered_map<std::string, Bucket> buckets_;
 };

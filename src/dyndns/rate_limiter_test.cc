@@ -23,6 +23,22 @@ TEST(RateLimiter, BurstThenOneTokenPerInterval) {
   EXPECT_FALSE(rl.Take("u", later));
 }
 
+TEST(RateLimiter, SetLimitKeepsTokensCappedAtTheNewBurst) {
+  RateLimiter rl({10, seconds(5), 100});
+  Clock::time_point t0;
+  EXPECT_TRUE(rl.Take("u", t0));  // 9 left
+  rl.SetLimit({2, seconds(60), 100});
+  EXPECT_TRUE(rl.Take("u", t0));
+  EXPECT_TRUE(rl.Take("u", t0));
+  EXPECT_FALSE(rl.Take("u", t0));                 // capped at the new burst
+  EXPECT_FALSE(rl.Take("u", t0 + seconds(5)));    // and refilled at the new pace
+  EXPECT_TRUE(rl.Take("u", t0 + seconds(60)));
+  for (int i = 0; i < 2; ++i) EXPECT_TRUE(rl.Take("fresh", t0)) << i;  // new keys get the new burst
+  EXPECT_FALSE(rl.Take("fresh", t0));
+  rl.SetLimit({1, seconds(0), 100});  // no limit
+  for (int i = 0; i < 50; ++i) EXPECT_TRUE(rl.Take("u", t0 + seconds(60))) << i;
+}
+
 TEST(RateLimiter, AZeroRefillIsNoLimit) {
   RateLimiter rl({1, std::chrono::milliseconds(0), 100});
   Clock::time_point t0;

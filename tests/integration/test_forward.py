@@ -74,9 +74,10 @@ class Srv:
     def __init__(self, kind, binary, upstream_port, allow):
         self.kind = kind
         if kind == "berthd":
+            # allow=None: no flag, so the config file (and a reload of it) decides.
             self.b = H.Berthd(binary, {LOCAL: H.zone_path(LOCAL)},
-                              args=["--dns-forward", "127.0.0.1:%d" % upstream_port,
-                                    "--allow-recursion", allow])
+                              args=["--dns-forward", "127.0.0.1:%d" % upstream_port] +
+                                   (["--allow-recursion", allow] if allow else []))
             self.port, self.proc = self.b.port, self.b.proc
         else:
             self.b = None
@@ -260,6 +261,55 @@ def run(s, knot, kind, a):
         check(r.rcode() == 0 and addrs(r) == ["192.0.2.80"] or kind == "unbound",
               "local zone still answered to a client without recursion")
 
+    def section_reload():
+        if kind != "berthd":
+            return
+        log("== SIGHUP applies allow_recursion and log.level at once, names restart-only keys")
+        s3 = Srv(kind, a.berthd, st["knot_port"], None)
+        cfg = os.path.join(s3.b.dir, "berthd.yaml")
+        r = H.query(s3.port, "host." + UP, "A", rd=True)
+        check(r.rcode() == 0 and addrs(r) == ["198.51.100.10"], "before reload: 127.0.0.1 may recurse",
+              r.to_text())
+
+        def log_text():
+            with open(s3.proc.logpath, "rb") as f:
+                return f.read().decode("utf-8", "replace")
+
+        def reload(yaml_text, wait_for):
+            with open(cfg + ".tmp", "w") as f:
+                f.write(yaml_text)
+            os.replace(cfg + ".tmp", cfg)
+            s3.proc.signal(signal.SIGHUP)
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline and not wait_for():
+                time.sleep(0.05)
+            return wait_for()
+
+        done_before = log_text().count("reload done")
+        closed = reload("dns:\n  forward: []\n  allow_recursion: [10.0.0.0/8]\n  workers: 3\n"
+                        "log:\n  level: warn\n",
+                        lambda: "dns.workers changed" in log_text())
+        check(closed, "restart-only key named in a warning",
+              "\n".join(l for l in log_text().splitlines() if "reload" in l))
+        r = H.query(s3.port, "other." + UP, "A", rd=True)
+        check(r.rcode() == dns.rcode.REFUSED and not r.answer, "after reload: recursion refused to 127.0.0.1",
+              dns.rcode.to_text(r.rcode()))
+        r = H.query(s3.port, "host." + UP, "A", rd=True, proto="tcp")
+        check(r.rcode() == dns.rcode.REFUSED, "over TCP too (cached names included)", dns.rcode.to_text(r.rcode()))
+        r = H.query(s3.port, "www." + LOCAL, "A", rd=True)
+        check(r.rcode() == 0 and addrs(r) == ["192.0.2.80"], "local zone still answered")
+        time.sleep(0.3)
+        check(log_text().count("reload done") == done_before, "log.level warn: the info line is not written")
+
+        opened = reload("dns:\n  forward: []\n  allow_recursion: [127.0.0.1/32]\n  workers: 3\n",
+                        lambda: log_text().count("reload done") > done_before)
+        check(opened, "log.level back to info: 'reload done' written again")
+        r = H.query(s3.port, "host." + UP, "A", rd=True)
+        check(r.rcode() == 0 and addrs(r) == ["198.51.100.10"], "after a second reload: recursion allowed again",
+              r.to_text())
+        check(s3.proc.alive(), "berthd alive after the reloads")
+        s3.proc.stop()
+
     def section_7():
         log("== SIGTERM")
         s.proc.signal(signal.SIGTERM)
@@ -267,7 +317,7 @@ def run(s, knot, kind, a):
         check(rc == 0, "exit 0 after SIGTERM", str(rc))
 
 
-    for fn in (section_1, section_2, section_3, section_4, section_5, section_6, section_7):
+    for fn in (section_1, section_reload, section_2, section_3, section_4, section_5, section_6, section_7):
         try:
             fn()
         except Exception as e:  # noqa: BLE001

@@ -31,9 +31,11 @@ class LoadModeration {
     return paused_;
   }
   std::chrono::microseconds pause() const { return pause_; }
+  // A new pause (a retuned server); the state of the last batches is kept.
+  void set_pause(std::chrono::microseconds pause) { pause_ = pause; }
 
  private:
-  const std::chrono::microseconds pause_;
+  std::chrono::microseconds pause_;
   bool paused_ = false;       // the last batch was followed by a pause
   bool pause_helps_ = true;   // the last pause gathered several queries (or none was made yet)
 };

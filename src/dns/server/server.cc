@@ -7,6 +7,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <mutex>
@@ -138,19 +139,34 @@ struct DnsServer::TcpWorker {
   }
 };
 
+namespace {
+
+DnsServerTuning Clamped(DnsServerTuning t) {
+  t.edns_udp_size = std::clamp<uint16_t>(t.edns_udp_size, kMinUdpSize, kUdpOutSize);
+  return t;
+}
+
+bool RecursionAllowed(const DnsServerTuning& tuning, const sockaddr_storage& client) {
+  for (const auto& c : tuning.allow_recursion)
+    if (c.Contains(client)) return true;
+  return false;
+}
+
+}  // namespace
+
 DnsServer::DnsServer(DnsServerOptions options, const ZoneTable& zones, Recursor* recursor, DnsMetrics* metrics)
-    : options_(std::move(options)), zones_(zones), recursor_(recursor), metrics_(metrics) {
+    : options_(std::move(options)),
+      tuning_(std::make_shared<const DnsServerTuning>(Clamped(options_.tuning))),
+      zones_(zones),
+      recursor_(recursor),
+      metrics_(metrics) {
   if (options_.workers < 1) options_.workers = 1;
-  if (options_.edns_udp_size > kUdpOutSize) options_.edns_udp_size = kUdpOutSize;
-  if (options_.edns_udp_size < kMinUdpSize) options_.edns_udp_size = kMinUdpSize;
 }
 
 DnsServer::~DnsServer() { Stop(std::chrono::milliseconds(0)); }
 
-bool DnsServer::RecursionAllowed(const sockaddr_storage& client) const {
-  for (const auto& c : options_.allow_recursion)
-    if (c.Contains(client)) return true;
-  return false;
+void DnsServer::Retune(DnsServerTuning tuning) {
+  tuning_.Publish(std::make_shared<const DnsServerTuning>(Clamped(std::move(tuning))));
 }
 
 Status DnsServer::Start() {
@@ -231,10 +247,11 @@ void DnsServer::Stop(std::chrono::milliseconds drain) {
   tcp_.clear();
 }
 
-AnswerResult DnsServer::AnswerFromZonesOrCache(DnsMetrics::Block* metrics, const ZoneSet& zones, AnswerOptions& opts,
+AnswerResult DnsServer::AnswerFromZonesOrCache(DnsMetrics::Block* metrics, const ZoneSet& zones,
+                                               const DnsServerTuning& tuning, AnswerOptions& opts,
                                                const sockaddr_storage& peer, const uint8_t* query, size_t len,
                                                uint8_t* reply, size_t capacity, bool udp, ParsedQuery* q) {
-  opts.recursion_allowed = recursor_ && RecursionAllowed(peer);
+  opts.recursion_allowed = recursor_ && RecursionAllowed(tuning, peer);
   AnswerResult r = AnswerQuery(zones, query, len, opts, reply, capacity, q);
   if (r.disposition != Disposition::kForward) return r;
   size_t limit = udp ? ResponseLimit(*q, opts) : capacity;
@@ -249,12 +266,15 @@ AnswerResult DnsServer::AnswerFromZonesOrCache(DnsMetrics::Block* metrics, const
   return r;
 }
 
-size_t DnsServer::AnswerUdp(UdpWorker* w, const ZoneSet& zones, AnswerOptions& opts, const uint8_t* query, size_t len,
-                            const sockaddr_storage& peer, socklen_t peer_len, const msghdr& received, uint8_t* reply) {
+size_t DnsServer::AnswerUdp(UdpWorker* w, const ZoneSet& zones, const DnsServerTuning& tuning, AnswerOptions& opts,
+                            const uint8_t* query, size_t len, const sockaddr_storage& peer, socklen_t peer_len,
+                            const msghdr& received, uint8_t* reply) {
   ParsedQuery q;
-  AnswerResult r = AnswerFromZonesOrCache(w->metrics, zones, opts, peer, query, len, reply, kUdpOutSize, true, &q);
+  AnswerResult r =
+      AnswerFromZonesOrCache(w->metrics, zones, tuning, opts, peer, query, len, reply, kUdpOutSize, true, &q);
   if (r.disposition == Disposition::kForward) {
-    ForwardUdp(w, q, query, len, static_cast<uint16_t>(ResponseLimit(q, opts)), peer, peer_len, received);
+    ForwardUdp(w, q, query, len, static_cast<uint16_t>(ResponseLimit(q, opts)), opts.edns_udp_size, peer, peer_len,
+               received);
     return 0;
   }
   if (r.disposition == Disposition::kHandOff) {
@@ -285,11 +305,12 @@ void DnsServer::RunUdp(UdpWorker* w) {
     recv_msgs[i].msg_hdr.msg_iovlen = 1;
   }
   const int fd = w->socket->fd;
+  Published<DnsServerTuning>::Reader tuning(tuning_);
   AnswerOptions opts;
-  opts.edns_udp_size = options_.edns_udp_size;
+  opts.edns_udp_size = tuning.current().edns_udp_size;
   opts.hand_off = handler_ != nullptr;
   uint64_t idle_since_ns = 0;  // when the worker last started waiting for queries
-  LoadModeration moderation(options_.udp_coalesce);
+  LoadModeration moderation(tuning.current().udp_coalesce);
   while (!stopping_.load(std::memory_order_relaxed)) {
     for (int i = 0; i < kBatch; ++i) {
       recv_msgs[i].msg_hdr.msg_namelen = sizeof(sockaddr_storage);
@@ -300,6 +321,10 @@ void DnsServer::RunUdp(UdpWorker* w) {
     if (n <= 0) continue;  // timeout, EINTR, or shutdown at Stop()
     uint64_t start = MonotonicNs();
     const ZoneSet& zones = snapshot.Refresh();
+    if (tuning.Changed()) {
+      opts.edns_udp_size = tuning.current().edns_udp_size;
+      moderation.set_pause(tuning.current().udp_coalesce);
+    }
     int m = 0;
     for (int i = 0; i < n; ++i) {
       msghdr& hdr = recv_msgs[i].msg_hdr;
@@ -310,8 +335,8 @@ void DnsServer::RunUdp(UdpWorker* w) {
       UdpAnswer& a = answers[m];
       uint8_t* reply = out.data() + m * kUdpOutSize;
       a.data = reply;
-      a.size = AnswerUdp(w, zones, opts, in.data() + i * kUdpInSize, recv_msgs[i].msg_len, peers[i], hdr.msg_namelen,
-                         hdr, reply);
+      a.size = AnswerUdp(w, zones, tuning.current(), opts, in.data() + i * kUdpInSize, recv_msgs[i].msg_len, peers[i],
+                         hdr.msg_namelen, hdr, reply);
       if (a.size == 0) continue;
       a.peer = &peers[i];
       a.peer_len = hdr.msg_namelen;
@@ -335,7 +360,7 @@ void DnsServer::RunUdp(UdpWorker* w) {
 }
 
 void DnsServer::ForwardUdp(UdpWorker* w, const ParsedQuery& q, const uint8_t* query, size_t len, uint16_t limit,
-                           const sockaddr_storage& peer, socklen_t peer_len, const msghdr& received) {
+                           uint16_t edns_size, const sockaddr_storage& peer, socklen_t peer_len, const msghdr& received) {
   struct Pending {
     std::shared_ptr<UdpSocket> socket;
     sockaddr_storage peer;
@@ -353,7 +378,6 @@ void DnsServer::ForwardUdp(UdpWorker* w, const ParsedQuery& q, const uint8_t* qu
   p->parsed = q;
   p->control_len = w->wildcard ? ReplyPktinfo(const_cast<msghdr&>(received), p->control) : 0;
   DnsMetrics::Block* block = forward_block_;
-  uint16_t edns_size = options_.edns_udp_size;
   recursor_->Resolve(q, query, len, limit, [p, block, edns_size](std::string response) {
     uint8_t buf[kUdpOutSize];
     std::string_view answer = response;
@@ -394,12 +418,13 @@ void DnsServer::RunTcp(TcpWorker* w) {
   uint64_t next_id = 2;  // 0 = listener, 1 = inbox
   std::vector<uint8_t> reply(2 + 65535);
   ParsedQuery q;
+  Published<DnsServerTuning>::Reader tuning(tuning_);
   AnswerOptions opts;
   opts.tcp = true;
-  opts.edns_udp_size = options_.edns_udp_size;
+  opts.edns_udp_size = tuning.current().edns_udp_size;
   opts.hand_off = handler_ != nullptr;
   auto last_sweep = Clock::now();
-  LoadModeration moderation(options_.udp_coalesce);
+  LoadModeration moderation(tuning.current().udp_coalesce);
   bool listener_open = true;
 
   auto close_conn = [&](uint64_t id) {
@@ -441,11 +466,12 @@ void DnsServer::RunTcp(TcpWorker* w) {
       if (len < kHeaderSize) return false;  // nonsense framing: hang up
       if (c.in.size() - off - 2 < len) break;
       const uint8_t* query = reinterpret_cast<const uint8_t*>(c.in.data() + off + 2);
-      AnswerResult r = AnswerFromZonesOrCache(w->metrics, zones, opts, c.peer, query, len, reply.data() + 2, 65535, false, &q);
+      AnswerResult r = AnswerFromZonesOrCache(w->metrics, zones, tuning.current(), opts, c.peer, query, len,
+                                              reply.data() + 2, 65535, false, &q);
       off += 2 + len;
       if (r.disposition == Disposition::kForward) {
         ++c.pending_forwards;
-        ForwardTcp(w, id, q, query, len);
+        ForwardTcp(w, id, q, query, len, opts.edns_udp_size);
         continue;
       }
       if (r.disposition == Disposition::kHandOff) {
@@ -485,6 +511,10 @@ void DnsServer::RunTcp(TcpWorker* w) {
     int n = epoll_wait(w->epoll_fd, events, 64, stopping ? 50 : 1000);
     uint64_t woke = MonotonicNs();
     auto now = Clock::now();
+    if (tuning.Changed()) {
+      opts.edns_udp_size = tuning.current().edns_udp_size;
+      moderation.set_pause(tuning.current().udp_coalesce);
+    }
     for (int i = 0; i < n; ++i) {
       uint64_t id = events[i].data.u64;
       if (id == 0) {
@@ -493,7 +523,7 @@ void DnsServer::RunTcp(TcpWorker* w) {
           socklen_t plen = sizeof peer;
           int fd = accept4(w->listen_fd, reinterpret_cast<sockaddr*>(&peer), &plen, SOCK_NONBLOCK | SOCK_CLOEXEC);
           if (fd < 0) break;
-          if (tcp_connections_.fetch_add(1, std::memory_order_relaxed) >= options_.tcp_max_connections) {
+          if (tcp_connections_.fetch_add(1, std::memory_order_relaxed) >= tuning.current().tcp_max_connections) {
             tcp_connections_.fetch_sub(1, std::memory_order_relaxed);
             DnsMetrics::Block::Bump(w->metrics->tcp_rejected);
             close(fd);
@@ -566,7 +596,7 @@ void DnsServer::RunTcp(TcpWorker* w) {
       last_sweep = now;
       std::vector<uint64_t> idle;
       for (auto& [id, c] : conns)
-        if (c.pending_forwards == 0 && now - c.last_active > options_.tcp_idle_timeout) idle.push_back(id);
+        if (c.pending_forwards == 0 && now - c.last_active > tuning.current().tcp_idle_timeout) idle.push_back(id);
       for (uint64_t id : idle) close_conn(id);
     }
   }
@@ -575,11 +605,11 @@ void DnsServer::RunTcp(TcpWorker* w) {
   for (uint64_t id : rest) close_conn(id);
 }
 
-void DnsServer::ForwardTcp(TcpWorker* w, uint64_t conn_id, const ParsedQuery& q, const uint8_t* query, size_t len) {
+void DnsServer::ForwardTcp(TcpWorker* w, uint64_t conn_id, const ParsedQuery& q, const uint8_t* query, size_t len,
+                           uint16_t edns_size) {
   std::shared_ptr<TcpInbox> inbox = w->inbox;
   DnsMetrics::Block* block = forward_block_;
   std::string copy(reinterpret_cast<const char*>(query), len);
-  uint16_t edns_size = options_.edns_udp_size;
   recursor_->Resolve(q, query, len, 65535, [inbox, block, conn_id, copy, parsed = q, edns_size](std::string response) {
     if (response.empty()) {
       DnsMetrics::Block::Bump(block->forward_failures);

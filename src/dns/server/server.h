@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "core/net_address.h"
+#include "core/published.h"
 #include "core/status.h"
 #include "dns/query/query.h"
 #include "dns/server/metrics.h"
@@ -56,9 +57,9 @@ class MessageHandler {
                       std::function<void(std::vector<std::string> responses)> done) = 0;
 };
 
-struct DnsServerOptions {
-  std::vector<SocketAddress> listen;  // UDP and TCP on each
-  int workers = 1;                       // threads per protocol per address
+// What an operator may change while the server runs (berthd's SIGHUP): Retune publishes a new
+// set, and every worker takes it up at its next batch or wakeup.
+struct DnsServerTuning {
   uint16_t edns_udp_size = kDefaultEdnsSize;
   std::chrono::milliseconds tcp_idle_timeout{10000};
   int tcp_max_connections = 1024;
@@ -66,12 +67,18 @@ struct DnsServerOptions {
   // next one is fuller (fewer wakeups per query); 0 turns it off. Adds at most this much
   // latency, only when busy.
   std::chrono::microseconds udp_coalesce{100};
+  // Clients that may recurse (only used when a Recursor is set).
+  std::vector<Cidr> allow_recursion;
+};
+
+struct DnsServerOptions {
+  std::vector<SocketAddress> listen;  // UDP and TCP on each
+  int workers = 1;                       // threads per protocol per address
   // Several answers of one batch with the same size, client and local address go out as one
   // UDP_SEGMENT (GSO) send: the stack below the socket runs once for all of them. Falls back to
   // one send per answer where the kernel or the route refuses it.
   bool udp_gso = true;
-  // Clients that may recurse (only used when a Recursor is set).
-  std::vector<Cidr> allow_recursion;
+  DnsServerTuning tuning;
 };
 
 class DnsServer {
@@ -89,6 +96,11 @@ class DnsServer {
   // `drain`), closes everything and joins. Idempotent.
   void Stop(std::chrono::milliseconds drain = std::chrono::milliseconds(2000));
 
+  // Replaces the tuning (edns_udp_size clamped as at construction). Workers apply it at their
+  // next batch; queries already read are answered under the old one. Any thread.
+  void Retune(DnsServerTuning tuning);
+  DnsServerTuning tuning() const { return *tuning_.Get(); }
+
   // Addresses actually bound (port 0 resolved), one per listen address.
   const std::vector<SocketAddress>& bound() const { return bound_; }
 
@@ -99,23 +111,28 @@ class DnsServer {
   // Answers from the zones or, for a name to forward, from the cache (counting the hit or the
   // miss); the result stays kForward when the cache has no answer. `udp` caps a cached answer at
   // the client's UDP size.
-  AnswerResult AnswerFromZonesOrCache(DnsMetrics::Block* metrics, const ZoneSet& zones, AnswerOptions& opts,
+  AnswerResult AnswerFromZonesOrCache(DnsMetrics::Block* metrics, const ZoneSet& zones, const DnsServerTuning& tuning,
+                                      AnswerOptions& opts,
                                       const sockaddr_storage& peer, const uint8_t* query, size_t len, uint8_t* reply,
                                       size_t capacity, bool udp, ParsedQuery* q);
   // Answers one datagram into `reply` (kUdpOutSize bytes) and returns the answer's size, or 0
   // when there is nothing to send now (dropped, forwarded or handed off).
-  size_t AnswerUdp(UdpWorker* w, const ZoneSet& zones, AnswerOptions& opts, const uint8_t* query, size_t len,
+  size_t AnswerUdp(UdpWorker* w, const ZoneSet& zones, const DnsServerTuning& tuning, AnswerOptions& opts,
+                   const uint8_t* query, size_t len,
                    const sockaddr_storage& peer, socklen_t peer_len, const msghdr& received, uint8_t* reply);
   void RunTcp(TcpWorker* w);
   void ForwardUdp(UdpWorker* w, const ParsedQuery& q, const uint8_t* query, size_t len, uint16_t limit,
+                  uint16_t edns_size,
                   const sockaddr_storage& peer, socklen_t peer_len, const msghdr& received);
-  void ForwardTcp(TcpWorker* w, uint64_t conn_id, const ParsedQuery& q, const uint8_t* query, size_t len);
+  void ForwardTcp(TcpWorker* w, uint64_t conn_id, const ParsedQuery& q, const uint8_t* query, size_t len,
+                  uint16_t edns_size);
   void HandOffUdp(UdpWorker* w, const ParsedQuery& q, const uint8_t* query, size_t len, const sockaddr_storage& peer,
                   socklen_t peer_len, const msghdr& received);
   void HandOffTcp(TcpWorker* w, uint64_t conn_id, const ParsedQuery& q, const uint8_t* query, size_t len,
                   const sockaddr_storage& peer);
 
-  DnsServerOptions options_;
+  DnsServerOptions options_;  // options_.tuning: as at construction; the live one is tuning_
+  Published<DnsServerTuning> tuning_;
   const ZoneTable& zones_;
   Recursor* recursor_;
   MessageHandler* handler_ = nullptr;
@@ -124,7 +141,6 @@ class DnsServer {
   // Handed-off messages complete on any thread: their block is written under handoff_mu_.
   DnsMetrics::Block* handoff_block_ = nullptr;
   std::shared_ptr<std::mutex> handoff_mu_ = std::make_shared<std::mutex>();
-  bool RecursionAllowed(const sockaddr_storage& client) const;
 
   std::vector<SocketAddress> bound_;
   std::vector<std::unique_ptr<UdpWorker>> udp_;

@@ -70,9 +70,9 @@ class DnsServerTest : public ::testing::Test {
     DnsServerOptions opts;
     opts.listen.push_back(*SocketAddress::Parse("127.0.0.1:0"));
     opts.workers = 2;
-    opts.tcp_max_connections = max_conns;
-    opts.tcp_idle_timeout = idle;
-    opts.allow_recursion.push_back(*Cidr::Parse("127.0.0.0/8"));
+    opts.tuning.tcp_max_connections = max_conns;
+    opts.tuning.tcp_idle_timeout = idle;
+    opts.tuning.allow_recursion.push_back(*Cidr::Parse("127.0.0.0/8"));
     if (tweak) tweak(opts);
     server_ = std::make_unique<DnsServer>(opts, table_, &recursor_, &metrics_);
     server_->SetMessageHandler(&handler_);
@@ -288,6 +288,51 @@ TEST_F(DnsServerTest, TcpIdleTimeoutAndConnectionLimit) {
   ASSERT_TRUE(m);
   EXPECT_EQ(m->id, 9);
   close(d);
+}
+
+TEST_F(DnsServerTest, RetuneTakesEffectAtTheNextQuery) {
+  StartServer();
+  EXPECT_EQ(Udp(Query("elsewhere.test.", 1)).answers.size(), 1u);  // 127/8 may recurse
+
+  DnsServerTuning closed = server_->tuning();
+  closed.allow_recursion.clear();
+  server_->Retune(closed);
+  EXPECT_EQ(Udp(Query("elsewhere.test.", 2)).rcode(), rcode::kRefused);
+  EXPECT_EQ(Udp(Query("www.example.", 3)).answers.size(), 1u);  // authoritative answers stay
+  int fd = TcpConnect();
+  std::string q = Framed(Query("elsewhere.test.", 4));
+  send(fd, q.data(), q.size(), 0);
+  auto m = ReadFramed(fd);
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->rcode(), rcode::kRefused);
+  close(fd);
+
+  // The connection limit, too: with one allowed, a second connection is closed at once.
+  DnsServerTuning one = closed;
+  one.tcp_max_connections = 1;
+  one.allow_recursion.push_back(*Cidr::Parse("127.0.0.1/32"));
+  server_->Retune(one);
+  // The server counts `fd` until it has seen it close: retry until it has.
+  int a = -1;
+  m.reset();
+  for (int attempt = 0; attempt < 10 && !m; ++attempt) {
+    if (a >= 0) close(a);
+    a = TcpConnect();
+    q = Framed(Query("elsewhere.test.", 5));
+    send(a, q.data(), q.size(), 0);
+    m = ReadFramed(a, 500);
+  }
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->answers.size(), 1u);  // recursion is back for 127.0.0.1
+  int b = TcpConnect();
+  EXPECT_FALSE(ReadFramed(b, 1000));
+  close(b);
+  close(a);
+
+  // Out-of-range EDNS sizes are clamped as at construction.
+  one.edns_udp_size = 100;
+  server_->Retune(one);
+  EXPECT_EQ(server_->tuning().edns_udp_size, kMinUdpSize);
 }
 
 TEST_F(DnsServerTest, SeesPublishedZonesAtOnce) {

@@ -43,6 +43,7 @@ struct TsigKey {
   // that is not strict base64 (standard alphabet, '=' padding, no whitespace) or empty.
   static Result<TsigKey> Make(std::string_view name_text, std::string_view algorithm_text,
                               std::string_view base64_secret);
+  bool operator==(const TsigKey&) const = default;
 };
 
 // Strict base64 decoding (RFC 4648 §4 alphabet, padded); kInvalidArgument on anything else.
