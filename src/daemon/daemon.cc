@@ -268,7 +268,8 @@ std::vector<std::string> RestartOnlyChanges(const config::Config& running, const
   check(running.dns.udp_gso != fresh.dns.udp_gso, "dns.udp_gso");
   check(running.api.listen != fresh.api.listen, "api.listen");
   check(running.api.socket != fresh.api.socket, "api.socket");
-  check(running.api.tls_cert != fresh.api.tls_cert || running.api.tls_key != fresh.api.tls_key, "api.tls_cert/tls_key");
+  // New certificate files are loaded on reload; turning TLS on or off needs new listeners.
+  check(running.api.tls_cert.empty() != fresh.api.tls_cert.empty(), "api.tls_cert (TLS on or off)");
   check(running.api.insecure != fresh.api.insecure, "api.insecure");
   check(running.networks.enabled != fresh.networks.enabled ||
             running.networks.default_subnet != fresh.networks.default_subnet ||
@@ -286,6 +287,16 @@ Status Daemon::Reload(const config::Config& fresh) {
   }
   if (std::vector<std::string> keys = RestartOnlyChanges(config_, fresh); !keys.empty())
     spdlog::warn("reload: {} changed; these keep their running values until berthd restarts", fmt::join(keys, ", "));
+  // Certificates are read again on every reload (renewals usually keep the file names).
+  if (api_ && !config_.api.tls_cert.empty() && !fresh.api.tls_cert.empty()) {
+    if (Status s = api_->ReloadTls(fresh.api.tls_cert, fresh.api.tls_key); s.ok()) {
+      config_.api.tls_cert = fresh.api.tls_cert;
+      config_.api.tls_key = fresh.api.tls_key;
+      spdlog::info("reload: API certificate loaded from {}", config_.api.tls_cert);
+    } else {
+      spdlog::error("reload: API certificate kept: {}", s.message());
+    }
+  }
   if (config_.ddns_only) return Status::Ok();
   // The DNS server and the dyndns2 door take their new settings at once.
   config_.dns.allow_recursion = fresh.dns.allow_recursion;

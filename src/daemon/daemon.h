@@ -42,8 +42,9 @@ class Daemon {
   Status Start();
   // SIGHUP: applies a re-read config. Taken at once: log format and level, zone files and
   // zone settings (notify, allow_transfer), config credentials, dns.allow_recursion,
-  // dns.edns_udp_size, dns.tcp.*, dns.udp_coalesce and the dyndns section. Keys that need a
-  // restart (listeners, state_dir, workers, upstreams, cache size, TLS, networks, ddns) are
+  // dns.edns_udp_size, dns.tcp.*, dns.udp_coalesce, the dyndns section, and the API's TLS
+  // certificate and key (re-read even when the paths are the same). Keys that need a restart
+  // (listeners, state_dir, workers, upstreams, cache size, TLS on/off, networks, ddns) are
   // named in a warning and keep their running values. Queries are never dropped: zone sets
   // and server settings are swapped in whole.
   Status Reload(const config::Config& fresh);

@@ -326,6 +326,8 @@ class AcceptorBase {
   virtual ~AcceptorBase() = default;
   virtual void Start() = 0;
   virtual void Close() = 0;  // thread-safe: posts to the acceptor's strand
+  // TLS listeners: connections accepted from now on use `tls` (thread-safe: posts to the strand).
+  virtual void SetTls(std::shared_ptr<ssl::context> tls) = 0;
 };
 
 template <class Protocol>
@@ -347,6 +349,12 @@ class Acceptor : public AcceptorBase, public std::enable_shared_from_this<Accept
       self->retry_.cancel();
       self->acceptor_.close(ignored);
     });
+  }
+
+  // tls_ is only touched on the strand (Admit runs there), so the swap needs no lock; sessions
+  // already running keep the context they started with.
+  void SetTls(std::shared_ptr<ssl::context> tls) override {
+    net::post(acceptor_.get_executor(), [self = this->shared_from_this(), tls = std::move(tls)] { self->tls_ = tls; });
   }
 
  private:
@@ -521,6 +529,20 @@ Status Server::Impl::BindTcp(const Listener& listener) {
   if (ec) return ConvertError(ec, "local address of " + listener.address);
   bound.push_back({listener.kind, FormatEndpoint(local), local.port()});
   acceptors.push_back(std::move(acceptor));
+  return Status::Ok();
+}
+
+Status Server::ReloadTls(const std::string& cert, const std::string& key) {
+  std::lock_guard lock(impl_->lifecycle_mu);
+  // Every context is built before any is swapped in: a bad file changes nothing.
+  std::vector<std::pair<size_t, std::shared_ptr<ssl::context>>> fresh;
+  for (size_t i = 0; i < impl_->bound.size(); ++i) {
+    if (impl_->bound[i].kind != ListenerKind::kTls) continue;
+    ASSIGN_OR_RETURN(auto ctx, MakeTlsContext(Listener::Tls(impl_->bound[i].address, cert, key)));
+    fresh.emplace_back(i, std::move(ctx));
+  }
+  if (fresh.empty()) return FailedPrecondition("no TLS listener to reload");
+  for (auto& [i, ctx] : fresh) impl_->acceptors[i]->SetTls(std::move(ctx));
   return Status::Ok();
 }
 

@@ -79,6 +79,12 @@ class Server {
   // call Stop() from a handler (it would join its own thread).
   void Stop(std::chrono::milliseconds deadline = std::chrono::seconds(10));
 
+  // Loads `cert` and `key` (PEM files, as Listener::Tls) again for every TLS listener:
+  // connections accepted afterwards present the new certificate; open ones keep theirs.
+  // InvalidArgument naming the file when one cannot be loaded (nothing changes then);
+  // FailedPrecondition when no TLS listener is bound.
+  Status ReloadTls(const std::string& cert, const std::string& key);
+
   // Listeners as bound, in ServerOptions order; empty before Start().
   std::vector<BoundListener> listeners() const;
   ServerStats stats() const;

@@ -180,6 +180,45 @@ TEST_F(ServerTest, TlsListenerServesHttpsAndRefusesPlainText) {
   EXPECT_NE(out, "200");
 }
 
+TEST_F(ServerTest, ReloadTlsServesTheNewCertificateToNewConnections) {
+  auto make_cert = [&](const std::string& name) {
+    std::string cert = dir_.path() + "/" + name + ".pem", key = dir_.path() + "/" + name + ".key";
+    RunCommand("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 -subj /CN=" + name +
+               " -addext subjectAltName=IP:127.0.0.1 -keyout " + key + " -out " + cert + " 2>&1");
+    return std::pair{cert, key};
+  };
+  auto [old_cert, old_key] = make_cert("old");
+  auto [new_cert, new_key] = make_cert("new");
+  ServerOptions options;
+  options.listeners = {Listener::Tls("127.0.0.1:0", old_cert, old_key), Listener::Tcp("127.0.0.1:0")};
+  StartServer(options);
+  std::string https = "https://127.0.0.1:" + std::to_string(port_) + "/echo/x";
+  auto code_trusting = [&](const std::string& ca) {
+    return RunCommand("curl -s --max-time 10 -o /dev/null -w '%{http_code}' --cacert " + ca + " '" + https + "'");
+  };
+  EXPECT_EQ(code_trusting(old_cert), "200");
+  EXPECT_NE(code_trusting(new_cert), "200");
+
+  ASSERT_TRUE(server_->ReloadTls(new_cert, new_key).ok());
+  EXPECT_EQ(code_trusting(new_cert), "200");
+  EXPECT_NE(code_trusting(old_cert), "200");
+
+  // A key that does not match, or a missing file: refused, and the served certificate stays.
+  Status s = server_->ReloadTls(new_cert, old_key);
+  EXPECT_EQ(s.code(), Code::kInvalidArgument) << s.ToString();
+  s = server_->ReloadTls(dir_.path() + "/missing.pem", new_key);
+  EXPECT_NE(s.message().find("missing.pem"), std::string::npos) << s.ToString();
+  EXPECT_EQ(code_trusting(new_cert), "200");
+}
+
+TEST(ServerTls, ReloadWithoutATlsListenerIsRefused) {
+  ServerOptions options;
+  options.listeners = {Listener::Tcp("127.0.0.1:0")};
+  Server server(Router{}, options);
+  ASSERT_TRUE(server.Start().ok());
+  EXPECT_EQ(server.ReloadTls("a.pem", "b.pem").code(), Code::kFailedPrecondition);
+}
+
 TEST(ServerTls, BadCertificateOrKeyFailsStart) {
   TempDir dir;
   std::ofstream(dir.path() + "/junk.pem") << "not a certificate";

@@ -7,6 +7,8 @@ import argparse
 import http.client
 import json
 import os
+import shutil
+import signal
 import ssl
 import subprocess
 import sys
@@ -333,13 +335,17 @@ def test_insecure_rule(binary):
           "rc=%s %s" % (r.returncode, r.stderr[-300:]))
 
 
+def make_cert(cert, key, cn="localhost"):
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                    "-days", "1", "-subj", "/CN=" + cn, "-addext", "subjectAltName=IP:127.0.0.1",
+                    "-keyout", key, "-out", cert], capture_output=True, timeout=30, check=True)
+
+
 def test_tls(binary):
     log("== TLS on the API listener")
     d = H.tmpdir()
     cert, key = os.path.join(d, "cert.pem"), os.path.join(d, "key.pem")
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-                    "-days", "1", "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1",
-                    "-keyout", key, "-out", cert], capture_output=True, timeout=30, check=True)
+    make_cert(cert, key)
     port = H.free_port()
     # api=False: the harness's readiness probe speaks plain HTTP; this listener is TLS.
     b = H.Berthd(binary, api=False,
@@ -367,6 +373,34 @@ def test_tls(binary):
     r = subprocess.run(["curl", "-sS", "--max-time", "5", "--cacert", cert, "https://127.0.0.1:%d/healthz" % port],
                        capture_output=True, text=True, timeout=10)
     check(r.stdout.strip() == "ok", "curl over TLS verifies the certificate", r.stderr)
+
+    log("== SIGHUP loads a renewed certificate (same file names), a broken one is refused")
+    old = os.path.join(d, "old.pem")
+    shutil.copyfile(cert, old)
+    make_cert(cert + ".new", key + ".new", cn="renewed")
+    os.replace(key + ".new", key)
+    os.replace(cert + ".new", cert)
+
+    def curl_code(ca):
+        r = subprocess.run(["curl", "-s", "--max-time", "5", "-o", "/dev/null", "-w", "%{http_code}", "--cacert", ca,
+                            "https://127.0.0.1:%d/healthz" % port], capture_output=True, text=True, timeout=10)
+        return r.stdout.strip()
+
+    check(curl_code(old) == "200", "before SIGHUP: the old certificate is still served")
+    b.proc.signal(signal.SIGHUP)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and curl_code(cert) != "200":
+        time.sleep(0.1)
+    check(curl_code(cert) == "200", "after SIGHUP: the renewed certificate is served")
+    check(curl_code(old) != "200", "after SIGHUP: the old certificate is gone")
+    with open(key, "w") as f:
+        f.write("not a key\n")
+    b.proc.signal(signal.SIGHUP)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and "API certificate kept" not in open(b.proc.logpath).read():
+        time.sleep(0.1)
+    check("API certificate kept" in open(b.proc.logpath).read(), "a broken key on SIGHUP is logged and refused")
+    check(curl_code(cert) == "200" and b.proc.alive(), "the renewed certificate keeps serving")
     b.stop()
 
 
