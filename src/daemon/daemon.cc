@@ -275,7 +275,6 @@ std::vector<std::string> RestartOnlyChanges(const config::Config& running, const
             running.networks.default_subnet != fresh.networks.default_subnet ||
             running.networks.nft_table != fresh.networks.nft_table,
         "networks");
-  check(running.ddns != fresh.ddns, "ddns");
   check(running.ddns_only != fresh.ddns_only, "ddns_only");
   return keys;
 }
@@ -285,7 +284,10 @@ Status Daemon::Reload(const config::Config& fresh) {
     log::Reconfigure(fresh.log.format, fresh.log.level);
     config_.log = fresh.log;
   }
-  if (std::vector<std::string> keys = RestartOnlyChanges(config_, fresh); !keys.empty())
+  std::vector<std::string> keys = RestartOnlyChanges(config_, fresh);
+  // The updater's jobs are replaced in place; only a first ddns section needs a restart.
+  if (!ddns_ && !fresh.ddns.records.empty()) keys.emplace_back("ddns (no updater running)");
+  if (!keys.empty())
     spdlog::warn("reload: {} changed; these keep their running values until berthd restarts", fmt::join(keys, ", "));
   // Certificates are read again on every reload (renewals usually keep the file names).
   if (api_ && !config_.api.tls_cert.empty() && !fresh.api.tls_cert.empty()) {
@@ -296,6 +298,10 @@ Status Daemon::Reload(const config::Config& fresh) {
     } else {
       spdlog::error("reload: API certificate kept: {}", s.message());
     }
+  }
+  if (ddns_ && !(fresh.ddns == config_.ddns)) {
+    if (Status s = ddns_->Reconfigure(fresh.ddns); s.ok()) config_.ddns = fresh.ddns;
+    else spdlog::error("reload: ddns jobs kept: {}", s.message());
   }
   if (config_.ddns_only) return Status::Ok();
   // The DNS server and the dyndns2 door take their new settings at once.

@@ -108,6 +108,38 @@ void Updater::Stop() {
   running_ = false;
 }
 
+Status Updater::Reconfigure(DdnsConfig config) {
+  ASSIGN_OR_RETURN(std::unique_ptr<Updater> fresh, Make(std::move(config), env_));
+  bool was_running;
+  {
+    std::lock_guard lock(mu_);
+    was_running = running_;
+  }
+  Stop();
+  {
+    std::lock_guard lock(mu_);
+    // Jobs keep pointing at their records and providers: moving the vectors moves their
+    // buffers, not the elements.
+    for (auto& job : fresh->jobs_) {
+      for (const auto& old : jobs_) {
+        if (old->status.job != job->status.job || !(*old->config == *job->config)) continue;
+        const ProviderConfig* was = config_.FindProvider(old->config->provider);
+        const ProviderConfig* now = fresh->config_.FindProvider(job->config->provider);
+        if (!was || !now || !(*was == *now)) continue;
+        job->status = old->status;
+        job->last_ok = old->last_ok;
+        job->runs_since_check = old->runs_since_check;
+      }
+    }
+    config_ = std::move(fresh->config_);
+    providers_ = std::move(fresh->providers_);
+    jobs_ = std::move(fresh->jobs_);
+    stopping_ = false;
+  }
+  spdlog::info("ddns: {} job(s) configured", jobs_.size());
+  return was_running ? Start() : Status::Ok();
+}
+
 std::vector<JobStatus> Updater::Jobs() const {
   std::lock_guard lock(mu_);
   std::vector<JobStatus> out;

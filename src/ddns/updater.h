@@ -2,7 +2,7 @@
 // the job's provider when it changed (or every recheck_every runs, or after a failure), retry
 // failures with capped exponential backoff and full jitter, notify hooks on change and on
 // repeated failure. Interface jobs also run within a second of a netlink address event.
-// Thread-safety: Start/Stop from one owner thread; Jobs() and RunNow() from any thread.
+// Thread-safety: Start/Stop/Reconfigure from one owner thread; Jobs() and RunNow() from any thread.
 #pragma once
 
 #include <chrono>
@@ -67,6 +67,13 @@ class Updater {
   // Wakes and joins the worker; a request in flight finishes first (bounded by its timeout).
   // Idempotent.
   void Stop();
+
+  // Replaces the jobs with those of `config` (berthd's SIGHUP): builds them all first (errors as
+  // Make; nothing changes then), stops the worker (a push in flight finishes; RunNow waiters
+  // get kFailedPrecondition), swaps, and starts again if it was running: every job runs at
+  // once. A job whose record and provider settings are unchanged keeps its status and last
+  // address, so an address that did not move is not pushed again. Owner thread, as Start.
+  Status Reconfigure(DdnsConfig config);
 
   // A snapshot of every job, in config order.
   std::vector<JobStatus> Jobs() const;

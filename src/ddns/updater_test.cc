@@ -138,6 +138,50 @@ TEST_F(UpdaterTest, FirstRunPushesEveryNameThenRunNowChecksAgain) {
   EXPECT_EQ(updater_->RunNow("nope").status().code(), Code::kNotFound);
 }
 
+TEST_F(UpdaterTest, ReconfigureKeepsUnchangedJobsAndRunsNewOnes) {
+  Start(Config(), Env());
+  ASSERT_TRUE(WaitFor([&] { return updater_->Jobs()[0].runs == 1 && seen_->count() == 2; }));
+
+  // The same job again: it keeps its status and, its address unchanged, asks no provider.
+  ASSERT_TRUE(updater_->Reconfigure(Config()).ok());
+  ASSERT_TRUE(WaitFor([&] {
+    JobStatus j = updater_->Jobs()[0];
+    return j.runs == 2 && j.last_result.find("provider not asked") != std::string::npos;
+  }));
+  EXPECT_EQ(seen_->count(), 2u);
+  EXPECT_EQ(updater_->Jobs()[0].address->ToString(), "198.51.100.7");
+
+  // A new job runs at once; a changed one starts afresh (and so checks its provider).
+  DdnsConfig c = Config();
+  c.records[0].ttl = 60;
+  RecordConfig work = c.records[0];
+  work.job = "work";
+  work.names = {dns::Name::FromText("work.example.test.").value()};
+  c.records.push_back(work);
+  ASSERT_TRUE(updater_->Reconfigure(c).ok());
+  ASSERT_EQ(updater_->Jobs().size(), 2u);
+  // A run's result is written when it ends: wait for both.
+  ASSERT_TRUE(WaitFor([&] {
+    auto jobs = updater_->Jobs();
+    return jobs[0].runs == 1 && !jobs[0].last_result.empty() && jobs[1].runs == 1 && !jobs[1].last_result.empty();
+  }));
+  EXPECT_EQ(seen_->count(), 5u);  // home and nas checked again, work pushed
+  EXPECT_EQ(updater_->Jobs()[1].job, "work");
+
+  // A config that does not build changes nothing: both jobs still run on request.
+  DdnsConfig bad = c;
+  bad.records[1].provider = "nope";
+  EXPECT_EQ(updater_->Reconfigure(bad).code(), Code::kInvalidArgument);
+  ASSERT_EQ(updater_->Jobs().size(), 2u);
+  auto r = updater_->RunNow("work");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+
+  // A stopped updater is reconfigured but not started.
+  updater_->Stop();
+  ASSERT_TRUE(updater_->Reconfigure(Config()).ok());
+  EXPECT_EQ(updater_->RunNow("home").status().code(), Code::kFailedPrecondition);
+}
+
 TEST_F(UpdaterTest, UnchangedAddressIsRecheckedEveryNRuns) {
   DdnsConfig c = Config();
   c.interval = 30ms;

@@ -16,6 +16,7 @@
 import argparse
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -288,6 +289,26 @@ def providers_scenario(args):
                        text=True, timeout=40, env=env)
     h.check(r.returncode == 0 and "198.51.100.8" in r.stdout, "berth ddns run", r.stdout + r.stderr)
     h.check(dig(target.port, "home.dyn.test.") == ["198.51.100.8"], "dyndns2 target follows")
+
+    h.log("== SIGHUP replaces the jobs: one removed, one added, the others keep their state")
+    knot_runs = jobs_by_name(port)["knot"]["runs"]
+    cfg = ddns_config(fake, kport, target.api_port, addr_file)
+    drop = ('    - {job: cfbad, provider: cfbad, zone: example.test., names: [bad.example.test.], type: A,\n'
+            '       source: {cmd: "cat %s"}}\n' % addr_file)
+    assert drop in cfg
+    cfg = cfg.replace(drop, '    - {job: extra, provider: knot, zone: example.test., names: [extra.example.test.], type: A,\n'
+                            '       ttl: 60, source: {cmd: "cat %s"}}\n' % addr_file)
+    with open(os.path.join(srv.dir, "berthd.yaml.tmp"), "w") as f:
+        f.write("dns:\n  forward: []\n" + cfg)
+    os.replace(os.path.join(srv.dir, "berthd.yaml.tmp"), os.path.join(srv.dir, "berthd.yaml"))
+    srv.proc.signal(signal.SIGHUP)
+    reloaded = wait_until(lambda: jobs_by_name(port).get("extra", {}).get("address") == "198.51.100.8", timeout=20)
+    jobs = jobs_by_name(port)
+    h.check(reloaded and "cfbad" not in jobs, "after SIGHUP: the new job ran, the removed one is gone",
+            json.dumps(sorted(jobs)))
+    h.check(dig(kport, "extra.example.test.") == ["198.51.100.8"], "knot serves the new job's name")
+    h.check(jobs.get("knot", {}).get("runs", 0) > knot_runs and jobs["knot"].get("address") == "198.51.100.8",
+            "an unchanged job keeps its state (runs go on from %d)" % knot_runs, str(jobs.get("knot")))
 
     # Secrets: never in the API answer, never in the log.
     _, _, raw = api(port, "GET", "/api/v1/ddns")
