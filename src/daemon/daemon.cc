@@ -34,6 +34,43 @@ dns::DnsServerTuning DnsTuning(const config::DnsConfig& dns) {
 
 }  // namespace
 
+std::vector<SocketAddress> Daemon::Upstreams(const config::Config& c) {
+  // Explicit upstreams, else the host's resolv.conf (read again on each reload); an empty
+  // list turns forwarding off.
+  if (c.dns.forward) return *c.dns.forward;
+  std::vector<SocketAddress> upstreams;
+  auto from_host = config::ResolvConfNameservers();
+  if (from_host.ok()) upstreams = *from_host;
+  else spdlog::warn("no upstream resolvers: {}", from_host.status().message());
+  // Never forward to ourselves: a resolv.conf naming this server would loop.
+  std::erase_if(upstreams, [&](const SocketAddress& u) {
+    for (const auto& l : c.dns.listen)
+      if (l == u) return true;
+    return false;
+  });
+  return upstreams;
+}
+
+namespace {
+
+std::vector<sockaddr_storage> ToSockaddrs(const std::vector<SocketAddress>& addresses) {
+  std::vector<sockaddr_storage> out;
+  for (const auto& a : addresses) {
+    sockaddr_storage ss;
+    a.ToSockaddr(&ss);
+    out.push_back(ss);
+  }
+  return out;
+}
+
+std::string AddressList(const std::vector<SocketAddress>& addresses) {
+  std::string list;
+  for (const auto& a : addresses) list += (list.empty() ? "" : ", ") + a.ToString();
+  return list;
+}
+
+}  // namespace
+
 std::vector<FileZone> Daemon::FileZones(const config::Config& c) const {
   std::vector<FileZone> out;
   for (const auto& z : c.zones)
@@ -129,37 +166,17 @@ Status Daemon::Start() {
   // A zone that fails to load is logged and reported by /readyz; the others still serve.
   if (Status s = zones_->LoadAll(FileZones(config_)); !s.ok()) spdlog::error("{}", s.message());
 
-  // Forwarding: explicit upstreams, else the host's resolv.conf; an empty list turns it off.
-  std::vector<SocketAddress> upstreams;
-  if (config_.dns.forward) {
-    upstreams = *config_.dns.forward;
-  } else {
-    auto from_host = config::ResolvConfNameservers();
-    if (from_host.ok()) upstreams = *from_host;
-    else spdlog::warn("no upstream resolvers: {}", from_host.status().message());
-    // Never forward to ourselves: a resolv.conf naming this server would loop.
-    std::erase_if(upstreams, [&](const SocketAddress& u) {
-      for (const auto& l : config_.dns.listen)
-        if (l == u) return true;
-      return false;
-    });
-  }
-  if (!upstreams.empty()) {
+  upstreams_ = Upstreams(config_);
+  if (!upstreams_.empty()) {
     dns::AnswerCacheOptions cache_opts;
     cache_opts.max_entries = config_.dns.cache_size;  // 0: nothing is ever kept
     cache_ = std::make_unique<dns::AnswerCache>(cache_opts);
     dns::ForwarderOptions fwd;
-    for (const auto& u : upstreams) {
-      sockaddr_storage ss;
-      u.ToSockaddr(&ss);
-      fwd.upstreams.push_back(ss);
-    }
+    fwd.upstreams = ToSockaddrs(upstreams_);
     fwd.cache = config_.dns.cache_size ? cache_.get() : nullptr;
     ASSIGN_OR_RETURN(forwarder_, dns::Forwarder::Start(fwd));
     recursor_ = std::make_unique<ForwardingRecursor>(*cache_, *forwarder_);
-    std::string list;
-    for (const auto& u : upstreams) list += (list.empty() ? "" : ", ") + u.ToString();
-    spdlog::info("forwarding to {}", list);
+    spdlog::info("forwarding to {}", AddressList(upstreams_));
   } else {
     spdlog::info("forwarding off: names outside local zones are REFUSED");
   }
@@ -263,7 +280,6 @@ std::vector<std::string> RestartOnlyChanges(const config::Config& running, const
   check(running.state_dir != fresh.state_dir, "state_dir");
   check(running.dns.listen != fresh.dns.listen, "dns.listen");
   check(running.dns.workers != fresh.dns.workers, "dns.workers");
-  check(running.dns.forward != fresh.dns.forward, "dns.forward");
   check(running.dns.cache_size != fresh.dns.cache_size, "dns.cache_size");
   check(running.dns.udp_gso != fresh.dns.udp_gso, "dns.udp_gso");
   check(running.api.listen != fresh.api.listen, "api.listen");
@@ -287,6 +303,11 @@ Status Daemon::Reload(const config::Config& fresh) {
   std::vector<std::string> keys = RestartOnlyChanges(config_, fresh);
   // The updater's jobs are replaced in place; only a first ddns section needs a restart.
   if (!ddns_ && !fresh.ddns.records.empty()) keys.emplace_back("ddns (no updater running)");
+  // New upstreams (or a changed resolv.conf) are taken at once; turning forwarding on or off
+  // changes what the DNS workers do with names in no zone: a restart.
+  std::vector<SocketAddress> upstreams = config_.ddns_only ? std::vector<SocketAddress>{} : Upstreams(fresh);
+  if (forwarder_ && upstreams.empty()) keys.emplace_back("dns.forward (turning forwarding off)");
+  if (!forwarder_ && !upstreams.empty()) keys.emplace_back("dns.forward (forwarding was off)");
   if (!keys.empty())
     spdlog::warn("reload: {} changed; these keep their running values until berthd restarts", fmt::join(keys, ", "));
   // Certificates are read again on every reload (renewals usually keep the file names).
@@ -304,6 +325,17 @@ Status Daemon::Reload(const config::Config& fresh) {
     else spdlog::error("reload: ddns jobs kept: {}", s.message());
   }
   if (config_.ddns_only) return Status::Ok();
+  if (forwarder_ && !upstreams.empty() && upstreams != upstreams_) {
+    if (Status s = forwarder_->SetUpstreams(ToSockaddrs(upstreams)); s.ok()) {
+      upstreams_ = upstreams;
+      config_.dns.forward = fresh.dns.forward;
+      // Answers of the old upstreams may not be what the new ones say (split horizon).
+      if (cache_) cache_->Clear();
+      spdlog::info("reload: forwarding to {} (answer cache cleared)", AddressList(upstreams_));
+    } else {
+      spdlog::error("reload: upstreams kept: {}", s.message());
+    }
+  }
   // The DNS server and the dyndns2 door take their new settings at once.
   config_.dns.allow_recursion = fresh.dns.allow_recursion;
   config_.dns.edns_udp_size = fresh.dns.edns_udp_size;

@@ -42,11 +42,11 @@ class Daemon {
   Status Start();
   // SIGHUP: applies a re-read config. Taken at once: log format and level, zone files and
   // zone settings (notify, allow_transfer), config credentials, dns.allow_recursion,
-  // dns.edns_udp_size, dns.tcp.*, dns.udp_coalesce, the dyndns section, the API's TLS
-  // certificate and key (re-read even when the paths are the same) and the DDNS updater's
-  // jobs. Keys that need a restart (listeners, state_dir, workers, upstreams, cache size, TLS
-  // on/off, networks, a first ddns section) are named in a warning and keep their running
-  // values. Queries are never dropped: zone sets
+  // dns.edns_udp_size, dns.tcp.*, dns.udp_coalesce, dns.forward (or the host's resolv.conf
+  // when it is unset), the dyndns section, the API's TLS certificate and key (re-read even
+  // when the paths are the same) and the DDNS updater's jobs. Keys that need a restart
+  // (listeners, state_dir, workers, cache size, forwarding or TLS on/off, networks, a first
+  // ddns section) are named in a warning and keep their running values. Queries are never dropped: zone sets
   // and server settings are swapped in whole.
   Status Reload(const config::Config& fresh);
   // SIGTERM: stops taking new work, answers what is in flight, closes everything.
@@ -56,6 +56,9 @@ class Daemon {
 
  private:
   std::vector<FileZone> FileZones(const config::Config& c) const;
+  // The upstream resolvers a config asks for: dns.forward, else the host's resolv.conf
+  // nameservers minus our own listeners; empty: forwarding off.
+  static std::vector<SocketAddress> Upstreams(const config::Config& c);
   // --ddns-only: the updater plus an API with /healthz and the DDNS routes; no DNS, no zones.
   Status StartDdnsOnly();
   // The API listeners of the config (TCP or TLS, and the unix socket).
@@ -78,6 +81,7 @@ class Daemon {
   dns::DnsMetrics metrics_;
   std::unique_ptr<dns::AnswerCache> cache_;
   std::unique_ptr<dns::Forwarder> forwarder_;
+  std::vector<SocketAddress> upstreams_;  // forwarder_'s current list
   std::unique_ptr<ForwardingRecursor> recursor_;
   // Per zone (lower-case name text): who may transfer it, and whom to NOTIFY of changes.
   // Rebuilt on reload; read by DNS and committer threads under zone_settings_mu_.

@@ -323,7 +323,7 @@ class Berthd:
     """The real daemon under test, on loopback ports picked here. Ready = /readyz 200 + SOA."""
 
     def __init__(self, binary, zones=None, port=None, api=True, args=(), cpu=None, workdir=None,
-                 ready_name=None, timeout=20.0, extra_config=""):
+                 ready_name=None, timeout=20.0, extra_config="", dns_config="  forward: []\n"):
         self.binary = binary
         self.dir = workdir or tmpdir("berth-berthd-")
         self.port = port or free_port()
@@ -335,8 +335,9 @@ class Berthd:
         # file); berthd's default would forward to the host's resolv.conf nameservers.
         cfg = os.path.join(self.dir, "berthd.yaml")
         with open(cfg, "w") as f:
-            # extra_config: more top-level YAML (auth:, zones: ...), e.g. from the caller's test
-            f.write("dns:\n  forward: []\n" + extra_config)
+            # extra_config: more top-level YAML (auth:, zones: ...), e.g. from the caller's test;
+            # dns_config: the lines of the dns: section
+            f.write("dns:\n" + dns_config + extra_config)
         token_file = os.path.join(self.dir, "admin.token")
         with open(token_file, "w") as f:
             f.write(ADMIN_TOKEN + "\n")

@@ -74,10 +74,9 @@ class Srv:
     def __init__(self, kind, binary, upstream_port, allow):
         self.kind = kind
         if kind == "berthd":
-            # allow=None: no flag, so the config file (and a reload of it) decides.
             self.b = H.Berthd(binary, {LOCAL: H.zone_path(LOCAL)},
-                              args=["--dns-forward", "127.0.0.1:%d" % upstream_port] +
-                                   (["--allow-recursion", allow] if allow else []))
+                              args=["--dns-forward", "127.0.0.1:%d" % upstream_port,
+                                    "--allow-recursion", allow])
             self.port, self.proc = self.b.port, self.b.proc
         else:
             self.b = None
@@ -264,51 +263,75 @@ def run(s, knot, kind, a):
     def section_reload():
         if kind != "berthd":
             return
-        log("== SIGHUP applies allow_recursion and log.level at once, names restart-only keys")
-        s3 = Srv(kind, a.berthd, st["knot_port"], None)
-        cfg = os.path.join(s3.b.dir, "berthd.yaml")
-        r = H.query(s3.port, "host." + UP, "A", rd=True)
+        log("== SIGHUP applies allow_recursion, dns.forward and log.level at once, names restart-only keys")
+        # No flags for these keys: the config file decides, and a reload of it.
+        fwd = "  forward: [127.0.0.1:%d]\n" % st["knot_port"]
+        b3 = H.Berthd(a.berthd, {LOCAL: H.zone_path(LOCAL)}, dns_config=fwd)
+        port3, cfg = b3.port, os.path.join(b3.dir, "berthd.yaml")
+        r = H.query(port3, "host." + UP, "A", rd=True)
         check(r.rcode() == 0 and addrs(r) == ["198.51.100.10"], "before reload: 127.0.0.1 may recurse",
               r.to_text())
 
         def log_text():
-            with open(s3.proc.logpath, "rb") as f:
+            with open(b3.proc.logpath, "rb") as f:
                 return f.read().decode("utf-8", "replace")
 
         def reload(yaml_text, wait_for):
             with open(cfg + ".tmp", "w") as f:
                 f.write(yaml_text)
             os.replace(cfg + ".tmp", cfg)
-            s3.proc.signal(signal.SIGHUP)
+            b3.proc.signal(signal.SIGHUP)
             deadline = time.monotonic() + 10
             while time.monotonic() < deadline and not wait_for():
                 time.sleep(0.05)
             return wait_for()
 
         done_before = log_text().count("reload done")
-        closed = reload("dns:\n  forward: []\n  allow_recursion: [10.0.0.0/8]\n  workers: 3\n"
+        closed = reload("dns:\n" + fwd + "  allow_recursion: [10.0.0.0/8]\n  workers: 3\n"
                         "log:\n  level: warn\n",
                         lambda: "dns.workers changed" in log_text())
         check(closed, "restart-only key named in a warning",
               "\n".join(l for l in log_text().splitlines() if "reload" in l))
-        r = H.query(s3.port, "other." + UP, "A", rd=True)
+        r = H.query(port3, "other." + UP, "A", rd=True)
         check(r.rcode() == dns.rcode.REFUSED and not r.answer, "after reload: recursion refused to 127.0.0.1",
               dns.rcode.to_text(r.rcode()))
-        r = H.query(s3.port, "host." + UP, "A", rd=True, proto="tcp")
+        r = H.query(port3, "host." + UP, "A", rd=True, proto="tcp")
         check(r.rcode() == dns.rcode.REFUSED, "over TCP too (cached names included)", dns.rcode.to_text(r.rcode()))
-        r = H.query(s3.port, "www." + LOCAL, "A", rd=True)
+        r = H.query(port3, "www." + LOCAL, "A", rd=True)
         check(r.rcode() == 0 and addrs(r) == ["192.0.2.80"], "local zone still answered")
         time.sleep(0.3)
         check(log_text().count("reload done") == done_before, "log.level warn: the info line is not written")
 
-        opened = reload("dns:\n  forward: []\n  allow_recursion: [127.0.0.1/32]\n  workers: 3\n",
+        opened = reload("dns:\n" + fwd + "  allow_recursion: [127.0.0.1/32]\n  workers: 3\n",
                         lambda: log_text().count("reload done") > done_before)
         check(opened, "log.level back to info: 'reload done' written again")
-        r = H.query(s3.port, "host." + UP, "A", rd=True)
+        r = H.query(port3, "host." + UP, "A", rd=True)
         check(r.rcode() == 0 and addrs(r) == ["198.51.100.10"], "after a second reload: recursion allowed again",
               r.to_text())
-        check(s3.proc.alive(), "berthd alive after the reloads")
-        s3.proc.stop()
+
+        # Another upstream that says something else for the same name: after the reload it is
+        # asked, and the old upstream's cached answer is gone.
+        other_dir = H.tmpdir("berth-up2-")
+        other_zone = os.path.join(other_dir, "upstream.test.zone")
+        with open(H.zone_path(UP)) as f:
+            text = f.read()
+        with open(other_zone, "w") as f:
+            f.write(text.replace("198.51.100.10", "198.51.100.99"))
+        knot2 = H.Knot({UP: other_zone})
+        fwd2 = "  forward: [127.0.0.1:%d]\n" % knot2.port
+        switched = reload("dns:\n" + fwd2, lambda: "reload: forwarding to 127.0.0.1:%d" % knot2.port in log_text())
+        check(switched, "dns.forward reloaded: the new upstream is logged")
+        r = H.query(port3, "host." + UP, "A", rd=True)
+        check(r.rcode() == 0 and addrs(r) == ["198.51.100.99"], "the new upstream answers; the cache was cleared",
+              r.to_text())
+        turned_off = reload("dns:\n  forward: []\n",
+                            lambda: "dns.forward (turning forwarding off)" in log_text())
+        check(turned_off, "turning forwarding off is named as restart-only")
+        r = H.query(port3, "host." + UP, "A", rd=True)
+        check(r.rcode() == 0 and addrs(r) == ["198.51.100.99"], "forwarding keeps running until a restart")
+        check(b3.proc.alive(), "berthd alive after the reloads")
+        b3.proc.stop()
+        knot2.proc.stop()
 
     def section_7():
         log("== SIGTERM")

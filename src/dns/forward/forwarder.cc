@@ -82,7 +82,7 @@ std::string BuildQuery(const ForwardRequest& r) {
 
 class Forwarder::Loop {
  public:
-  explicit Loop(Forwarder& f) : f_(f) {}
+  explicit Loop(Forwarder& f) : f_(f), upstreams_(f.upstreams_) {}
   ~Loop() {
     if (epoll_fd_ >= 0) close(epoll_fd_);
   }
@@ -126,6 +126,7 @@ class Forwarder::Loop {
     ForwardRequest req;
     std::vector<Callback> waiters;
     std::string query;      // our query; bytes 0-1 take each try's ID
+    std::shared_ptr<UpstreamSet> upstreams;  // the list this question started on
     size_t upstream = 0;    // index of the upstream being tried
     uint32_t attempt = 0;   // bumped per try so stale deadlines are recognised
     int fd = -1;
@@ -160,6 +161,7 @@ class Forwarder::Loop {
       std::lock_guard lock(f_.mu_);
       batch.swap(f_.queue_);
       stopped = f_.stopped_;
+      upstreams_ = f_.upstreams_;
     }
     for (auto& s : batch) {
       if (stopped) {
@@ -183,6 +185,7 @@ class Forwarder::Loop {
     auto p = std::make_unique<Pending>();
     p->id = next_id_++;
     p->key = std::move(key);
+    p->upstreams = upstreams_;
     p->waiters.push_back(std::move(s.done));
     bool valid = Name::FromWire(s.req.qname).ok();
     p->req = std::move(s.req);
@@ -198,7 +201,7 @@ class Forwarder::Loop {
     StartTry(raw);
   }
 
-  Counters& UpstreamOf(const Pending* p) { return f_.upstream_counters_[p->upstream]; }
+  Counters& UpstreamOf(const Pending* p) { return p->upstreams->counters[p->upstream]; }
 
   void CloseSocket(Pending* p) {
     if (p->fd >= 0) close(p->fd);  // also leaves the epoll set
@@ -209,11 +212,11 @@ class Forwarder::Loop {
   void StartTry(Pending* p) {
     CloseSocket(p);
     ++p->attempt;
-    if (p->upstream >= f_.options_.upstreams.size()) {
+    if (p->upstream >= p->upstreams->addresses.size()) {
       FailAll(p);
       return;
     }
-    const sockaddr_storage& to = f_.options_.upstreams[p->upstream];
+    const sockaddr_storage& to = p->upstreams->addresses[p->upstream];
     uint16_t qid = RandomId();
     p->query[0] = static_cast<char>(qid >> 8);
     p->query[1] = static_cast<char>(qid);
@@ -278,7 +281,7 @@ class Forwarder::Loop {
   }
 
   void OnUdpReadable(Pending* p) {
-    const sockaddr_storage& upstream = f_.options_.upstreams[p->upstream];
+    const sockaddr_storage& upstream = p->upstreams->addresses[p->upstream];
     for (int i = 0; i < kMaxDatagramsPerEvent; ++i) {
       sockaddr_storage from{};
       socklen_t from_len = sizeof from;
@@ -369,7 +372,7 @@ class Forwarder::Loop {
   // Every upstream failed. When all of them said SERVFAIL, that answer is cached briefly.
   void FailAll(Pending* p) {
     f_.failures_.fetch_add(1, std::memory_order_relaxed);
-    if (f_.options_.cache && p->servfails == f_.options_.upstreams.size()) {
+    if (f_.options_.cache && p->servfails == p->upstreams->addresses.size()) {
       (void)f_.options_.cache->Insert(
           CacheKey::Make(p->req.qname, p->req.qtype, p->req.qclass, p->req.dnssec_ok),
           p->last_servfail, Clock::now());
@@ -407,6 +410,7 @@ class Forwarder::Loop {
   }
 
   Forwarder& f_;
+  std::shared_ptr<UpstreamSet> upstreams_;  // the newest list, taken with each batch
   int epoll_fd_ = -1;
   std::unordered_map<uint64_t, std::unique_ptr<Pending>> by_id_;
   std::unordered_map<std::string, Pending*> by_key_;
@@ -417,15 +421,23 @@ class Forwarder::Loop {
   uint8_t buf_[65536];  // one datagram or TCP read; callbacks may see views into it
 };
 
-Forwarder::Forwarder(ForwarderOptions options)
-    : options_(std::move(options)),
-      upstream_counters_(std::make_unique<Counters[]>(options_.upstreams.size())) {}
+namespace {
 
-Result<std::unique_ptr<Forwarder>> Forwarder::Start(ForwarderOptions options) {
-  if (options.upstreams.empty()) return InvalidArgument("no upstream resolvers");
-  for (const auto& u : options.upstreams)
+Status ValidateUpstreams(const std::vector<sockaddr_storage>& upstreams) {
+  if (upstreams.empty()) return InvalidArgument("no upstream resolvers");
+  for (const auto& u : upstreams)
     if (u.ss_family != AF_INET && u.ss_family != AF_INET6)
       return InvalidArgument("upstream address is neither IPv4 nor IPv6");
+  return Status::Ok();
+}
+
+}  // namespace
+
+Forwarder::Forwarder(ForwarderOptions options)
+    : options_(std::move(options)), upstreams_(std::make_shared<UpstreamSet>(options_.upstreams)) {}
+
+Result<std::unique_ptr<Forwarder>> Forwarder::Start(ForwarderOptions options) {
+  RETURN_IF_ERROR(ValidateUpstreams(options.upstreams));
   std::unique_ptr<Forwarder> f(new Forwarder(std::move(options)));
   f->wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (f->wake_fd_ < 0) return IoError("eventfd", errno);
@@ -481,6 +493,14 @@ void Forwarder::Stop() {
   if (thread_.joinable()) thread_.join();
 }
 
+Status Forwarder::SetUpstreams(std::vector<sockaddr_storage> upstreams) {
+  RETURN_IF_ERROR(ValidateUpstreams(upstreams));
+  auto set = std::make_shared<UpstreamSet>(std::move(upstreams));
+  std::lock_guard lock(mu_);
+  upstreams_ = std::move(set);  // the loop takes it with its next batch of submissions
+  return Status::Ok();
+}
+
 ForwarderStats Forwarder::Stats() const {
   ForwarderStats st;
   st.requests = requests_.load(std::memory_order_relaxed);
@@ -488,8 +508,13 @@ ForwarderStats Forwarder::Stats() const {
   st.rejected = rejected_.load(std::memory_order_relaxed);
   st.failures = failures_.load(std::memory_order_relaxed);
   st.ignored = ignored_.load(std::memory_order_relaxed);
-  for (size_t i = 0; i < options_.upstreams.size(); ++i) {
-    const Counters& c = upstream_counters_[i];
+  std::shared_ptr<UpstreamSet> set;
+  {
+    std::lock_guard lock(mu_);
+    set = upstreams_;
+  }
+  for (size_t i = 0; i < set->addresses.size(); ++i) {
+    const Counters& c = set->counters[i];
     st.upstreams.push_back({c.queries.load(std::memory_order_relaxed),
                             c.answers.load(std::memory_order_relaxed),
                             c.timeouts.load(std::memory_order_relaxed),

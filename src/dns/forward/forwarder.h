@@ -68,6 +68,11 @@ class Forwarder {
   // (over max_in_flight, already stopped) run `done` on the calling thread before returning.
   void Resolve(ForwardRequest req, Callback done);
 
+  // Replaces the upstreams (berthd's SIGHUP): questions accepted afterwards use the new list;
+  // those already in flight finish with the one they started on. Per-upstream counters start
+  // again from zero. kInvalidArgument as Start, and nothing changes. Thread-safe.
+  Status SetUpstreams(std::vector<sockaddr_storage> upstreams);
+
   // Joins the thread; outstanding requests get the failure callback. Idempotent.
   void Stop();
 
@@ -81,18 +86,25 @@ class Forwarder {
   struct Counters {
     std::atomic<uint64_t> queries{0}, answers{0}, timeouts{0}, errors{0};
   };
+  // One generation of upstreams with its counters; a question keeps the one it started on.
+  struct UpstreamSet {
+    explicit UpstreamSet(std::vector<sockaddr_storage> a)
+        : addresses(std::move(a)), counters(std::make_unique<Counters[]>(addresses.size())) {}
+    std::vector<sockaddr_storage> addresses;
+    std::unique_ptr<Counters[]> counters;
+  };
   class Loop;
 
   explicit Forwarder(ForwarderOptions options);
 
-  ForwarderOptions options_;
+  ForwarderOptions options_;  // options_.upstreams: as started; the live list is upstreams_
   int wake_fd_ = -1;
-  std::mutex mu_;                      // guards queue_ and stopped_
+  mutable std::mutex mu_;              // guards queue_, stopped_ and upstreams_
   std::vector<Submission> queue_;
   bool stopped_ = false;
+  std::shared_ptr<UpstreamSet> upstreams_;
   std::atomic<size_t> in_flight_{0};
   std::atomic<uint64_t> requests_{0}, coalesced_{0}, rejected_{0}, failures_{0}, ignored_{0};
-  std::unique_ptr<Counters[]> upstream_counters_;
   std::unique_ptr<Loop> loop_;
   std::thread thread_;
 };

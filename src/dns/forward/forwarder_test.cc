@@ -315,6 +315,28 @@ TEST(ForwarderTest, TimeoutMovesToNextUpstream) {
   EXPECT_EQ(st.upstreams[1].answers, 1u);
 }
 
+TEST(ForwarderTest, SetUpstreamsAppliesToTheNextQuestion) {
+  FakeUpstream first([](const Message& q) { return std::vector<Reply>{{GoodAnswer(q, A(192, 0, 2, 11))}}; });
+  FakeUpstream second([](const Message& q) { return std::vector<Reply>{{GoodAnswer(q, A(192, 0, 2, 22))}}; });
+  auto f = StartForwarder({first.address()});
+  EXPECT_EQ(FirstAddress(ResolveOne(*f, "a.example.")), A(192, 0, 2, 11));
+
+  ASSERT_TRUE(f->SetUpstreams({second.address(), first.address()}).ok());
+  EXPECT_EQ(FirstAddress(ResolveOne(*f, "b.example.")), A(192, 0, 2, 22));
+  ForwarderStats st = f->Stats();
+  ASSERT_EQ(st.upstreams.size(), 2u);  // the new list, counted from zero
+  EXPECT_EQ(st.upstreams[0].answers, 1u);
+  EXPECT_EQ(st.upstreams[1].queries, 0u);
+  EXPECT_EQ(first.udp_queries(), 1);
+
+  // A bad list changes nothing.
+  EXPECT_EQ(f->SetUpstreams({}).code(), Code::kInvalidArgument);
+  sockaddr_storage unix_address{};
+  unix_address.ss_family = AF_UNIX;
+  EXPECT_EQ(f->SetUpstreams({unix_address}).code(), Code::kInvalidArgument);
+  EXPECT_EQ(FirstAddress(ResolveOne(*f, "c.example.")), A(192, 0, 2, 22));
+}
+
 TEST(ForwarderTest, ServfailAndRefusedMoveOnThenFail) {
   FakeUpstream servfail([](const Message& q) {
     return std::vector<Reply>{{ResponseTo(q, rcode::kServFail).Build()}};
