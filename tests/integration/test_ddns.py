@@ -389,8 +389,9 @@ auth:
                                    "--log-format", "text"], os.path.join(bdir, "berthd.log"))
         procs.append(berthd)
         first = wait_until(lambda: dig(kport, "gw.example.test.", ns=ns) == ["203.0.113.5"], timeout=15)
+        # On failure, say whether the updater is alive (an empty log once came with no answer).
         h.check(first, "the interface's global address is published", str(dig(kport, "gw.example.test.", ns=ns)) +
-                berthd.log_tail())
+                " updater alive=%s rc=%s log:\n%s" % (berthd.alive(), berthd.p.returncode, berthd.log_tail()))
         six = wait_until(lambda: dig(kport, "gw.example.test.", "AAAA", ns=ns) == ["2001:db8:2::1"], timeout=10)
         h.check(six, "IPv6: deprecated and ULA addresses skipped", str(dig(kport, "gw.example.test.", "AAAA", ns=ns)))
         st, body = h.http_unix(sock, "GET", "/api/v1/ddns")
