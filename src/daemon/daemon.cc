@@ -32,6 +32,22 @@ dns::DnsServerTuning DnsTuning(const config::DnsConfig& dns) {
   return t;
 }
 
+std::vector<sockaddr_storage> ToSockaddrs(const std::vector<SocketAddress>& addresses) {
+  std::vector<sockaddr_storage> out;
+  for (const auto& a : addresses) {
+    sockaddr_storage ss;
+    a.ToSockaddr(&ss);
+    out.push_back(ss);
+  }
+  return out;
+}
+
+std::string AddressList(const std::vector<SocketAddress>& addresses) {
+  std::string list;
+  for (const auto& a : addresses) list += (list.empty() ? "" : ", ") + a.ToString();
+  return list;
+}
+
 }  // namespace
 
 std::vector<SocketAddress> Daemon::Upstreams(const config::Config& c) {
@@ -50,26 +66,6 @@ std::vector<SocketAddress> Daemon::Upstreams(const config::Config& c) {
   });
   return upstreams;
 }
-
-namespace {
-
-std::vector<sockaddr_storage> ToSockaddrs(const std::vector<SocketAddress>& addresses) {
-  std::vector<sockaddr_storage> out;
-  for (const auto& a : addresses) {
-    sockaddr_storage ss;
-    a.ToSockaddr(&ss);
-    out.push_back(ss);
-  }
-  return out;
-}
-
-std::string AddressList(const std::vector<SocketAddress>& addresses) {
-  std::string list;
-  for (const auto& a : addresses) list += (list.empty() ? "" : ", ") + a.ToString();
-  return list;
-}
-
-}  // namespace
 
 std::vector<FileZone> Daemon::FileZones(const config::Config& c) const {
   std::vector<FileZone> out;
@@ -280,7 +276,7 @@ std::vector<std::string> RestartOnlyChanges(const config::Config& running, const
   check(running.state_dir != fresh.state_dir, "state_dir");
   check(running.dns.listen != fresh.dns.listen, "dns.listen");
   check(running.dns.workers != fresh.dns.workers, "dns.workers");
-  check(running.dns.cache_size != fresh.dns.cache_size, "dns.cache_size");
+  check((running.dns.cache_size == 0) != (fresh.dns.cache_size == 0), "dns.cache_size (cache on or off)");
   check(running.dns.udp_gso != fresh.dns.udp_gso, "dns.udp_gso");
   check(running.api.listen != fresh.api.listen, "api.listen");
   check(running.api.socket != fresh.api.socket, "api.socket");
@@ -342,6 +338,12 @@ Status Daemon::Reload(const config::Config& fresh) {
   config_.dns.tcp = fresh.dns.tcp;
   config_.dns.udp_coalesce = fresh.dns.udp_coalesce;
   if (dns_) dns_->Retune(DnsTuning(config_.dns));
+  if (control_) control_->SetEdnsUdpSize(config_.dns.edns_udp_size);
+  if (network_dns_) network_dns_->SetEdnsUdpSize(config_.dns.edns_udp_size);
+  if (cache_ && config_.dns.cache_size && fresh.dns.cache_size && fresh.dns.cache_size != config_.dns.cache_size) {
+    cache_->SetMaxEntries(fresh.dns.cache_size);
+    config_.dns.cache_size = fresh.dns.cache_size;
+  }
   config_.dyndns = fresh.dyndns;
   if (dyndns_) dyndns_->Reconfigure(config_.dyndns);
   config_.zones = fresh.zones;

@@ -42,11 +42,12 @@ class Daemon {
   Status Start();
   // SIGHUP: applies a re-read config. Taken at once: log format and level, zone files and
   // zone settings (notify, allow_transfer), config credentials, dns.allow_recursion,
-  // dns.edns_udp_size, dns.tcp.*, dns.udp_coalesce, dns.forward (or the host's resolv.conf
-  // when it is unset), the dyndns section, the API's TLS certificate and key (re-read even
-  // when the paths are the same) and the DDNS updater's jobs. Keys that need a restart
-  // (listeners, state_dir, workers, cache size, forwarding or TLS on/off, networks, a first
-  // ddns section) are named in a warning and keep their running values. Queries are never dropped: zone sets
+  // dns.edns_udp_size, dns.tcp.*, dns.udp_coalesce, dns.cache_size, dns.forward (or the
+  // host's resolv.conf when it is unset), the dyndns section, the API's TLS certificate and
+  // key (re-read even when the paths are the same) and the DDNS updater's jobs. Keys that
+  // need a restart (listeners, state_dir, workers, GSO, networks, turning the cache,
+  // forwarding or TLS on or off, a first ddns section) are named in a warning and keep their
+  // running values. Queries are never dropped: zone sets
   // and server settings are swapped in whole.
   Status Reload(const config::Config& fresh);
   // SIGTERM: stops taking new work, answers what is in flight, closes everything.

@@ -74,7 +74,7 @@ void DnsControl::Handle(const dns::ParsedQuery& q, std::string message, const Cl
   req->client = client;
   req->done = std::move(done);
   req->now = static_cast<uint64_t>(std::time(nullptr));
-  req->edns_udp_size = edns_udp_size_;
+  req->edns_udp_size = edns_udp_size_.load(std::memory_order_relaxed);
   req->body_len = req->message.size();
   req->keyring = policy_.keyring ? policy_.keyring() : nullptr;
   if (!req->keyring) req->keyring = std::make_shared<dns::TsigKeyring>();

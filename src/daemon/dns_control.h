@@ -45,6 +45,8 @@ class DnsControl : public dns::MessageHandler {
               std::function<void(std::vector<std::string>)> done) override;
 
   const DnsControlStats& stats() const { return stats_; }
+  // The EDNS UDP size of answers to messages handled from now on (berthd's SIGHUP).
+  void SetEdnsUdpSize(uint16_t size) { edns_udp_size_.store(size, std::memory_order_relaxed); }
 
  private:
   struct Request;
@@ -55,7 +57,7 @@ class DnsControl : public dns::MessageHandler {
   ZoneService& zones_;
   const dns::ZoneTable& table_;
   DnsControlPolicy policy_;
-  uint16_t edns_udp_size_;
+  std::atomic<uint16_t> edns_udp_size_;
   DnsControlStats stats_;
   std::atomic<int> running_transfers_{0};
 };

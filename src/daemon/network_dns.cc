@@ -1,6 +1,7 @@
 #include "daemon/network_dns.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <shared_mutex>
 #include <unordered_map>
@@ -39,6 +40,7 @@ std::string Lower(std::string s) {
 class NetworkDns::Resolver : public dns::Recursor {
  public:
   Resolver(dns::Recursor* upstream, uint16_t edns_size) : upstream_(upstream), edns_size_(edns_size) {}
+  void SetEdnsSize(uint16_t size) { edns_size_.store(size, std::memory_order_relaxed); }
 
   void Add(const std::vector<net::NetworkName>& names) {
     std::unique_lock lock(mu_);
@@ -111,7 +113,7 @@ class NetworkDns::Resolver : public dns::Recursor {
     resp.set_rcode(known ? dns::rcode::kNoError : dns::rcode::kNXDomain);
     if (parsed->edns) {
       dns::Edns e;
-      e.udp_size = edns_size_;
+      e.udp_size = edns_size_.load(std::memory_order_relaxed);
       resp.edns = e;
     }
     std::string wire = resp.Build(max_size);
@@ -131,7 +133,7 @@ class NetworkDns::Resolver : public dns::Recursor {
 
  private:
   dns::Recursor* upstream_;
-  uint16_t edns_size_;
+  std::atomic<uint16_t> edns_size_;
   std::shared_mutex mu_;
   NameTable table_;
 };
@@ -144,6 +146,18 @@ struct NetworkDns::PerNetwork {
 
 NetworkDns::NetworkDns(const dns::ZoneTable& zones, dns::Recursor* upstream, uint16_t edns_udp_size)
     : zones_(zones), upstream_(upstream), edns_udp_size_(edns_udp_size) {}
+
+void NetworkDns::SetEdnsUdpSize(uint16_t size) {
+  std::lock_guard lock(mu_);
+  edns_udp_size_ = size;
+  for (auto& [id, per] : networks_) {
+    per->resolver->SetEdnsSize(size);
+    if (!per->server) continue;
+    dns::DnsServerTuning t = per->server->tuning();
+    t.edns_udp_size = size;
+    per->server->Retune(std::move(t));
+  }
+}
 
 NetworkDns::~NetworkDns() { Stop(); }
 

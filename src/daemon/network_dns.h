@@ -31,6 +31,8 @@ class NetworkDns : public net::NetworkObserver {
   void NetworkDown(const net::Network& network) override;
   void NamesAdded(const net::Network& network, const std::vector<net::NetworkName>& names) override;
   void NamesRemoved(const net::Network& network, const std::vector<net::NetworkName>& names) override;
+  // A new EDNS UDP size (berthd's SIGHUP) for every network's server, now and later.
+  void SetEdnsUdpSize(uint16_t size);
   // Stops every per-network server.
   void Stop();
 
@@ -40,8 +42,8 @@ class NetworkDns : public net::NetworkObserver {
   struct PerNetwork;
   const dns::ZoneTable& zones_;
   dns::Recursor* upstream_;
-  uint16_t edns_udp_size_;
   std::mutex mu_;
+  uint16_t edns_udp_size_;  // guarded by mu_
   std::map<std::string, std::unique_ptr<PerNetwork>> networks_;  // by network id
 };
 

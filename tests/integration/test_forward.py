@@ -319,11 +319,15 @@ def run(s, knot, kind, a):
             f.write(text.replace("198.51.100.10", "198.51.100.99"))
         knot2 = H.Knot({UP: other_zone})
         fwd2 = "  forward: [127.0.0.1:%d]\n" % knot2.port
-        switched = reload("dns:\n" + fwd2, lambda: "reload: forwarding to 127.0.0.1:%d" % knot2.port in log_text())
+        switched = reload("dns:\n" + fwd2 + "  edns_udp_size: 1400\n  cache_size: 5000\n",
+                          lambda: "reload: forwarding to 127.0.0.1:%d" % knot2.port in log_text())
         check(switched, "dns.forward reloaded: the new upstream is logged")
         r = H.query(port3, "host." + UP, "A", rd=True)
         check(r.rcode() == 0 and addrs(r) == ["198.51.100.99"], "the new upstream answers; the cache was cleared",
               r.to_text())
+        r = H.query(port3, "www." + LOCAL, "A", edns=0, payload=4096)
+        check(r.payload == 1400, "dns.edns_udp_size reloaded: answers advertise 1400", str(r.payload))
+        check("dns.cache_size" not in log_text(), "a new cache size is applied, not left for a restart")
         turned_off = reload("dns:\n  forward: []\n",
                             lambda: "dns.forward (turning forwarding off)" in log_text())
         check(turned_off, "turning forwarding off is named as restart-only")

@@ -154,6 +154,16 @@ struct alignas(64) AnswerCache::Shard {
   void Clear() {
     while (oldest) Remove(oldest);
   }
+  // Rebuilds the chains over `size` buckets (a power of two); the LRU list is untouched.
+  void Rehash(size_t size) {
+    std::vector<Entry*> fresh(size, nullptr);
+    buckets.swap(fresh);
+    for (Entry* e = oldest; e; e = e->newer) {
+      Entry** slot = Slot(e->hash);
+      e->chain = *slot;
+      *slot = e;
+    }
+  }
 };
 
 AnswerCache::AnswerCache(AnswerCacheOptions options)
@@ -272,6 +282,21 @@ Status AnswerCache::Insert(const CacheKey& key, std::string_view response_wire,
     s.evictions.fetch_add(1, std::memory_order_relaxed);
   }
   return Status::Ok();
+}
+
+void AnswerCache::SetMaxEntries(size_t max_entries) {
+  size_t n = shard_mask_ + 1;
+  size_t per_shard = std::max<size_t>(max_entries / n, 1);
+  for (size_t i = 0; i < n; ++i) {
+    Shard& s = shards_[i];
+    std::lock_guard lock(s.mu);
+    s.max_entries = per_shard;
+    while (s.entries > s.max_entries) {
+      s.Remove(s.oldest);
+      s.evictions.fetch_add(1, std::memory_order_relaxed);
+    }
+    if (s.buckets.size() != std::bit_ceil(per_shard)) s.Rehash(std::bit_ceil(per_shard));
+  }
 }
 
 void AnswerCache::Clear() {

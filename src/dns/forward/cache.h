@@ -77,6 +77,9 @@ class AnswerCache {
 
   // Drops every entry (e.g. after the upstream list changed).
   void Clear();
+  // A new entry budget (berthd's SIGHUP): shards over it drop their least recently used
+  // entries at once, and their hash tables are resized to it.
+  void SetMaxEntries(size_t max_entries);
 
   // Counters summed over shards (for /metrics).
   AnswerCacheStats Stats() const;

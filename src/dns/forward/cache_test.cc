@@ -194,6 +194,26 @@ TEST_F(AnswerCacheTest, EvictsLeastRecentlyUsed) {
   EXPECT_EQ(cache().Stats().entries, 3u);
 }
 
+TEST_F(AnswerCacheTest, SetMaxEntriesShrinksByLruAndGrowsLater) {
+  Reset({.shards = 1, .max_entries = 8});
+  auto name = [](int i) { return "s" + std::to_string(i) + ".example."; };
+  auto insert = [&](int i) { ASSERT_TRUE(Put(Query(name(i)), Answer(name(i), 60, 60, false)).ok()); };
+  auto hit = [&](int i) { return Hits(Query(name(i)), 0s); };
+  for (int i = 0; i < 8; ++i) insert(i);
+  EXPECT_TRUE(hit(0));  // the most recent now; 1 and 2 are the least recent
+  cache().SetMaxEntries(6);
+  EXPECT_EQ(cache().Stats().entries, 6u);
+  EXPECT_FALSE(hit(1));
+  EXPECT_FALSE(hit(2));
+  for (int i : {0, 3, 4, 5, 6, 7}) EXPECT_TRUE(hit(i)) << i;  // found through the rehashed table
+
+  cache().SetMaxEntries(100);
+  for (int i = 8; i < 100; ++i) insert(i);
+  EXPECT_EQ(cache().Stats().entries, 98u);  // 6 kept + 92 new: nothing evicted
+  EXPECT_EQ(cache().Stats().evictions, 2u);
+  for (int i = 8; i < 100; ++i) EXPECT_TRUE(hit(i)) << i;
+}
+
 TEST_F(AnswerCacheTest, ByteBudgetBoundsMemory) {
   Reset({.shards = 4, .max_bytes = 16 * 1024});
   for (int i = 0; i < 1000; ++i) {
