@@ -2,6 +2,7 @@
 
 #include <sys/socket.h>
 
+#include <ctime>
 #include <thread>
 
 #include <fmt/format.h>
@@ -121,6 +122,16 @@ std::string Daemon::ControlMetrics() const {
             s.tsig_failures.load());
   }
   if (zones_) out += zones_->MetricsText();
+  auto gauge = [&](const char* name, const char* help, int64_t v) {
+    out += fmt::format("# HELP {} {}\n# TYPE {} gauge\n{} {}\n", name, help, name, name, v);
+  };
+  // Named as Prometheus names its own, so the usual alert on failed reloads applies.
+  gauge("berth_config_last_reload_successful",
+        "Whether the last SIGHUP reload was applied without errors (1; also before any reload) or not (0).",
+        last_reload_ok_.load() ? 1 : 0);
+  gauge("berth_config_last_reload_success_timestamp_seconds",
+        "Unix time of the last reload applied without errors (the start time before any).",
+        last_reload_success_unix_.load());
   if (notifier_) {
     auto n = notifier_->counters();
     counter("berth_dns_notify_sent_total", "NOTIFY messages sent, retries included.", n.sent);
@@ -292,6 +303,23 @@ std::vector<std::string> RestartOnlyChanges(const config::Config& running, const
 }
 
 Status Daemon::Reload(const config::Config& fresh) {
+  Status result = ApplyReload(fresh);
+  RecordReload(result.ok());
+  return result;
+}
+
+void Daemon::RecordReload(bool ok) {
+  last_reload_ok_.store(ok);
+  if (ok) last_reload_success_unix_.store(std::time(nullptr));
+}
+
+Status Daemon::ApplyReload(const config::Config& fresh) {
+  // Every part is tried; the first failure is returned (each is also logged as it happens).
+  Status first_error = Status::Ok();
+  auto failed = [&](const Status& s, std::string_view what) {
+    spdlog::error("reload: {}: {}", what, s.message());
+    if (first_error.ok()) first_error = s.WithContext(std::string(what));
+  };
   if (fresh.log.format != config_.log.format || fresh.log.level != config_.log.level) {
     log::Reconfigure(fresh.log.format, fresh.log.level);
     config_.log = fresh.log;
@@ -313,14 +341,14 @@ Status Daemon::Reload(const config::Config& fresh) {
       config_.api.tls_key = fresh.api.tls_key;
       spdlog::info("reload: API certificate loaded from {}", config_.api.tls_cert);
     } else {
-      spdlog::error("reload: API certificate kept: {}", s.message());
+      failed(s, "API certificate kept");
     }
   }
   if (ddns_ && !(fresh.ddns == config_.ddns)) {
     if (Status s = ddns_->Reconfigure(fresh.ddns); s.ok()) config_.ddns = fresh.ddns;
-    else spdlog::error("reload: ddns jobs kept: {}", s.message());
+    else failed(s, "ddns jobs kept");
   }
-  if (config_.ddns_only) return Status::Ok();
+  if (config_.ddns_only) return first_error;
   if (forwarder_ && !upstreams.empty() && upstreams != upstreams_) {
     if (Status s = forwarder_->SetUpstreams(ToSockaddrs(upstreams)); s.ok()) {
       upstreams_ = upstreams;
@@ -329,7 +357,7 @@ Status Daemon::Reload(const config::Config& fresh) {
       if (cache_) cache_->Clear();
       spdlog::info("reload: forwarding to {} (answer cache cleared)", AddressList(upstreams_));
     } else {
-      spdlog::error("reload: upstreams kept: {}", s.message());
+      failed(s, "upstreams kept");
     }
   }
   // The DNS server and the dyndns2 door take their new settings at once.
@@ -347,10 +375,12 @@ Status Daemon::Reload(const config::Config& fresh) {
   config_.dyndns = fresh.dyndns;
   if (dyndns_) dyndns_->Reconfigure(config_.dyndns);
   config_.zones = fresh.zones;
-  if (Status s = LoadZoneSettings(config_); !s.ok()) spdlog::error("reload: {}", s.message());
+  if (Status s = LoadZoneSettings(config_); !s.ok()) failed(s, "zone settings");
   // Config credentials are replaced; those created through the API stay.
-  if (Status s = auth_->Reconfigure(fresh.auth); !s.ok()) spdlog::error("reload: auth: {}", s.message());
-  return zones_->Reload(FileZones(config_));
+  if (Status s = auth_->Reconfigure(fresh.auth); !s.ok()) failed(s, "auth");
+  // A zone file that fails keeps its previous version serving (and says so in /readyz).
+  if (Status s = zones_->Reload(FileZones(config_)); !s.ok() && first_error.ok()) first_error = s;
+  return first_error;
 }
 
 void Daemon::Stop() {

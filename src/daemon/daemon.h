@@ -3,6 +3,8 @@
 // are called from the main thread only.
 #pragma once
 
+#include <atomic>
+#include <ctime>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -49,7 +51,11 @@ class Daemon {
   // forwarding or TLS on or off, a first ddns section) are named in a warning and keep their
   // running values. Queries are never dropped: zone sets
   // and server settings are swapped in whole.
+  // Every part is tried; the first failure is returned, and /metrics reports the outcome
+  // (berth_config_last_reload_successful).
   Status Reload(const config::Config& fresh);
+  // A SIGHUP whose config did not parse: nothing changed, and /metrics says the reload failed.
+  void ReloadRejected() { RecordReload(false); }
   // SIGTERM: stops taking new work, answers what is in flight, closes everything.
   void Stop();
 
@@ -69,6 +75,10 @@ class Daemon {
   // /metrics families for updates, transfers, TSIG failures and NOTIFY.
   std::string ControlMetrics() const;
   bool metrics_registered_ = false;
+  Status ApplyReload(const config::Config& fresh);
+  void RecordReload(bool ok);
+  std::atomic<bool> last_reload_ok_{true};
+  std::atomic<int64_t> last_reload_success_unix_{static_cast<int64_t>(std::time(nullptr))};
   // The change listener: NOTIFY the zone's secondaries.
   void ZoneChanged(const dns::Name& zone, uint32_t serial);
 

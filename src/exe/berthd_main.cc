@@ -42,6 +42,7 @@ int main(int argc, char** argv) {
       auto fresh = config::ConfigFromArgs(argc, argv);
       if (!fresh.ok()) {
         spdlog::error("reload: config rejected, keeping the running one: {}", fresh.status().message());
+        d.ReloadRejected();
         continue;
       }
       Status s = d.Reload(*fresh);

@@ -333,6 +333,20 @@ def run(s, knot, kind, a):
         check(turned_off, "turning forwarding off is named as restart-only")
         r = H.query(port3, "host." + UP, "A", rd=True)
         check(r.rcode() == 0 and addrs(r) == ["198.51.100.99"], "forwarding keeps running until a restart")
+
+        def reload_metric():
+            st_, body, _ = H.http_get(b3.api_port, "/metrics")
+            m = re.search(r"^berth_config_last_reload_successful (\d+)$", body or "", re.M)
+            return m.group(1) if st_ == 200 and m else None
+
+        check(reload_metric() == "1", "/metrics: the last reload succeeded", str(reload_metric()))
+        rejected = reload("dns:\n" + fwd2 + "  nope: 1\n", lambda: "config rejected" in log_text())
+        check(rejected and reload_metric() == "0" and b3.proc.alive(),
+              "a config with an unknown key is rejected whole and /metrics says so", str(reload_metric()))
+        r = H.query(port3, "host." + UP, "A", rd=True)
+        check(r.rcode() == 0 and addrs(r) == ["198.51.100.99"], "the running config keeps serving")
+        back = reload("dns:\n" + fwd2, lambda: reload_metric() == "1")
+        check(back, "the next good reload sets it back to 1")
         check(b3.proc.alive(), "berthd alive after the reloads")
         b3.proc.stop()
         knot2.proc.stop()
