@@ -43,6 +43,31 @@ std::vector<sockaddr_storage> ToSockaddrs(const std::vector<SocketAddress>& addr
   return out;
 }
 
+// The keys of `fresh` that differ from `running` and only take effect at a restart, by their
+// config-file names ("dns.listen"); empty when a reload can apply everything.
+std::vector<std::string> RestartOnlyChanges(const config::Config& running, const config::Config& fresh) {
+  std::vector<std::string> keys;
+  auto check = [&](bool changed, const char* key) {
+    if (changed) keys.emplace_back(key);
+  };
+  check(running.state_dir != fresh.state_dir, "state_dir");
+  check(running.dns.listen != fresh.dns.listen, "dns.listen");
+  check(running.dns.workers != fresh.dns.workers, "dns.workers");
+  check((running.dns.cache_size == 0) != (fresh.dns.cache_size == 0), "dns.cache_size (cache on or off)");
+  check(running.dns.udp_gso != fresh.dns.udp_gso, "dns.udp_gso");
+  check(running.api.listen != fresh.api.listen, "api.listen");
+  check(running.api.socket != fresh.api.socket, "api.socket");
+  // New certificate files are loaded on reload; turning TLS on or off needs new listeners.
+  check(running.api.tls_cert.empty() != fresh.api.tls_cert.empty(), "api.tls_cert (TLS on or off)");
+  check(running.api.insecure != fresh.api.insecure, "api.insecure");
+  check(running.networks.enabled != fresh.networks.enabled ||
+            running.networks.default_subnet != fresh.networks.default_subnet ||
+            running.networks.nft_table != fresh.networks.nft_table,
+        "networks");
+  check(running.ddns_only != fresh.ddns_only, "ddns_only");
+  return keys;
+}
+
 std::string AddressList(const std::vector<SocketAddress>& addresses) {
   std::string list;
   for (const auto& a : addresses) list += (list.empty() ? "" : ", ") + a.ToString();
@@ -279,28 +304,6 @@ Status Daemon::StartDdnsOnly() {
   return ddns_->Start();
 }
 
-std::vector<std::string> RestartOnlyChanges(const config::Config& running, const config::Config& fresh) {
-  std::vector<std::string> keys;
-  auto check = [&](bool changed, const char* key) {
-    if (changed) keys.emplace_back(key);
-  };
-  check(running.state_dir != fresh.state_dir, "state_dir");
-  check(running.dns.listen != fresh.dns.listen, "dns.listen");
-  check(running.dns.workers != fresh.dns.workers, "dns.workers");
-  check((running.dns.cache_size == 0) != (fresh.dns.cache_size == 0), "dns.cache_size (cache on or off)");
-  check(running.dns.udp_gso != fresh.dns.udp_gso, "dns.udp_gso");
-  check(running.api.listen != fresh.api.listen, "api.listen");
-  check(running.api.socket != fresh.api.socket, "api.socket");
-  // New certificate files are loaded on reload; turning TLS on or off needs new listeners.
-  check(running.api.tls_cert.empty() != fresh.api.tls_cert.empty(), "api.tls_cert (TLS on or off)");
-  check(running.api.insecure != fresh.api.insecure, "api.insecure");
-  check(running.networks.enabled != fresh.networks.enabled ||
-            running.networks.default_subnet != fresh.networks.default_subnet ||
-            running.networks.nft_table != fresh.networks.nft_table,
-        "networks");
-  check(running.ddns_only != fresh.ddns_only, "ddns_only");
-  return keys;
-}
 
 Status Daemon::Reload(const config::Config& fresh) {
   Status result = ApplyReload(fresh);

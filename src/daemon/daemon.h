@@ -29,10 +29,6 @@
 
 namespace berth::daemon {
 
-// The keys of `fresh` that differ from `running` and only take effect at a restart, by their
-// config-file names ("dns.listen"); empty when a reload can apply everything.
-std::vector<std::string> RestartOnlyChanges(const config::Config& running, const config::Config& fresh);
-
 class Daemon {
  public:
   explicit Daemon(config::Config config);

@@ -434,7 +434,7 @@ Status ValidateUpstreams(const std::vector<sockaddr_storage>& upstreams) {
 }  // namespace
 
 Forwarder::Forwarder(ForwarderOptions options)
-    : options_(std::move(options)), upstreams_(std::make_shared<UpstreamSet>(options_.upstreams)) {}
+    : options_(std::move(options)), upstreams_(std::make_shared<UpstreamSet>(std::move(options_.upstreams))) {}
 
 Result<std::unique_ptr<Forwarder>> Forwarder::Start(ForwarderOptions options) {
   RETURN_IF_ERROR(ValidateUpstreams(options.upstreams));

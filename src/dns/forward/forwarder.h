@@ -97,7 +97,7 @@ class Forwarder {
 
   explicit Forwarder(ForwarderOptions options);
 
-  ForwarderOptions options_;  // options_.upstreams: as started; the live list is upstreams_
+  ForwarderOptions options_;  // options_.upstreams is moved into upstreams_ (the live list)
   int wake_fd_ = -1;
   mutable std::mutex mu_;              // guards queue_, stopped_ and upstreams_
   std::vector<Submission> queue_;
