@@ -110,8 +110,9 @@ http::Response Create(auth::AuthPolicy& policy, CredentialKind kind, const http:
 }  // namespace
 
 Status RegisterAuthRoutes(http::Router& router, std::shared_ptr<const ApiContext> ctx) {
-  for (auto [path, kind] : {std::pair{"tokens", CredentialKind::kToken}, {"users", CredentialKind::kUser},
-                            {"tsig-keys", CredentialKind::kTsigKey}}) {
+  for (auto [path, kind_binding] : {std::pair{"tokens", CredentialKind::kToken}, {"users", CredentialKind::kUser},
+                                    {"tsig-keys", CredentialKind::kTsigKey}}) {
+    CredentialKind kind = kind_binding;  // lambdas capture variables, not structured bindings (clang 14)
     std::string base = std::string("/api/v1/auth/") + path;
     auto admin_only = [ctx](auto fn) {
       return RequireAuth(ctx->auth, [ctx, fn](const http::Request& req, const auth::Principal& who) {
