@@ -1,7 +1,7 @@
 #include "dns/zone/zone.h"
 
 #include <algorithm>
-#include <unordered_map>
+#include <unordered_set>
 
 #include "dns/wire/rdata.h"
 #include "dns/zone/zone_rules.h"
@@ -48,18 +48,77 @@ Status CheckNode(const Name& origin, const Name& name, std::span<const SetSize> 
 
 namespace {
 
-struct PendingSet {
+// One record's place in Build's sort: its owner's canonical key relative to the origin (the
+// labels left of it, RFC 4034 §6.1 order as bytes, see Name::CanonicalSortKey), the first
+// 8 key bytes big-endian for cheap comparisons, its type, and its input position.
+struct SortItem {
+  uint64_t prefix;
+  uint32_t key_offset;
+  uint16_t key_size;
   uint16_t type;
-  uint32_t ttl;
-  std::vector<std::string> rdatas;
+  uint32_t index;
 };
 
-struct PendingNode {
-  Name name;  // case of the first record seen
-  std::vector<PendingSet> sets;
-};
+// Appends the canonical key of `wire`'s first `labels` labels to `keys`; returns its size.
+size_t AppendRelativeKey(std::string_view wire, size_t labels, std::string& keys) {
+  uint8_t offsets[128];
+  size_t n = 0;
+  for (size_t i = 0; n < labels; i += static_cast<uint8_t>(wire[i]) + 1) offsets[n++] = static_cast<uint8_t>(i);
+  const size_t before = keys.size();
+  while (n > 0) {
+    size_t at = offsets[--n];
+    size_t len = static_cast<uint8_t>(wire[at]);
+    for (size_t k = at + 1; k <= at + len; ++k) {
+      char c = static_cast<char>(LowerByte(static_cast<uint8_t>(wire[k])));
+      keys.push_back(c);
+      if (c == 0) keys.push_back('\1');  // a 0x00 byte sorts above the end of its label
+    }
+    keys.push_back('\0');
+    keys.push_back('\0');
+  }
+  return keys.size() - before;
+}
 
-std::string LowerWire(const Name& n) { return std::string(n.Lowercased().wire()); }
+uint64_t KeyPrefix(std::string_view key) {
+  uint64_t p = 0;
+  for (size_t i = 0; i < 8; ++i) p = p << 8 | (i < key.size() ? static_cast<uint8_t>(key[i]) : 0);
+  return p;
+}
+
+// A key's labels end in 0x00 0x00; a 0x00 inside a label is 0x00 0x01.
+size_t KeyLabelEnd(std::string_view key, size_t at) {
+  while (!(key[at] == 0 && key[at + 1] == 0)) at += key[at] == 0 ? 2 : 1;
+  return at + 2;
+}
+
+size_t KeyLabelCount(std::string_view key) {
+  size_t n = 0;
+  for (size_t at = 0; at < key.size(); at = KeyLabelEnd(key, at)) ++n;
+  return n;
+}
+
+// The key of the ancestor with the first `labels` labels of `key` (counted from the origin).
+std::string_view KeyOfFirstLabels(std::string_view key, size_t labels) {
+  size_t at = 0;
+  while (labels-- > 0) at = KeyLabelEnd(key, at);
+  return key.substr(0, at);
+}
+
+// The wire name without its first `drop` labels.
+std::string_view WireSuffix(std::string_view wire, size_t drop) {
+  size_t i = 0;
+  while (drop-- > 0) i += static_cast<uint8_t>(wire[i]) + 1;
+  return wire.substr(i);
+}
+
+// A node of the zone being built: a run of sorted items with one owner, or an empty
+// non-terminal (no items), spelled as `spelling` with its first `drop_labels` labels dropped.
+struct PlannedNode {
+  uint32_t item_begin;
+  uint32_t item_end;
+  std::string_view spelling;
+  uint8_t drop_labels;
+};
 
 }  // namespace
 
@@ -84,86 +143,128 @@ const Zone::RRset* Zone::FindRRset(const Node& n, uint16_t type) const {
 }
 
 Result<std::shared_ptr<const Zone>> Zone::Build(const Name& origin, std::vector<Record> records) {
-  std::unordered_map<std::string, PendingNode> pending;
-  const std::string origin_text = origin.ToText();
-  for (auto& r : records) {
+  // Sorting records by (owner's canonical key, type, input position) puts each node's records
+  // together in canonical node order, each RRset together in input order: one sort of small
+  // items instead of a map of names, and the nodes come out in the snapshot's layout.
+  if (records.size() >= UINT32_MAX) return InvalidArgument("zone " + origin.ToText() + " has too many records");
+  const size_t origin_labels = origin.LabelCount();
+  std::string keys;
+  keys.reserve(records.size() * 12);
+  std::vector<SortItem> items;
+  items.reserve(records.size());
+  for (size_t i = 0; i < records.size(); ++i) {
+    const Record& r = records[i];
     if (Status s = zone_rules::CheckRecord(r, origin); !s.ok()) return s;
-    PendingNode& node = pending.try_emplace(LowerWire(r.name), PendingNode{r.name, {}}).first->second;
-    auto it = std::find_if(node.sets.begin(), node.sets.end(), [&](const PendingSet& s) { return s.type == r.type; });
-    if (it == node.sets.end()) {
-      node.sets.push_back({r.type, r.ttl, {}});
-      it = node.sets.end() - 1;
+    const size_t offset = keys.size();
+    const size_t size = AppendRelativeKey(r.name.wire(), r.name.LabelCount() - origin_labels, keys);
+    items.push_back(SortItem{0, static_cast<uint32_t>(offset), static_cast<uint16_t>(size), r.type, static_cast<uint32_t>(i)});
+  }
+  auto key_of = [&keys](const SortItem& it) { return std::string_view(keys).substr(it.key_offset, it.key_size); };
+  for (auto& it : items) it.prefix = KeyPrefix(key_of(it));
+  std::sort(items.begin(), items.end(), [&](const SortItem& a, const SortItem& b) {
+    if (a.prefix != b.prefix) return a.prefix < b.prefix;
+    if (a.key_size > 8 || b.key_size > 8) {
+      if (int c = key_of(a).compare(key_of(b)); c != 0) return c < 0;
+    } else if (a.key_size != b.key_size) {
+      return a.key_size < b.key_size;
     }
-    // Duplicate RRs collapse into one (RFC 2181 §5); the RRset keeps its first TTL.
-    if (std::find(it->rdatas.begin(), it->rdatas.end(), r.rdata) == it->rdatas.end())
-      it->rdatas.push_back(std::move(r.rdata));
-  }
+    if (a.type != b.type) return a.type < b.type;
+    return a.index < b.index;
+  });
 
-  auto apex_it = pending.find(LowerWire(origin));
-  const PendingSet* soa = nullptr;
-  if (apex_it != pending.end()) {
-    for (const auto& s : apex_it->second.sets)
-      if (s.type == type::kSOA) soa = &s;
-  }
-  if (!soa) return InvalidArgument("zone " + origin_text + " has no SOA record at its apex");
-  if (soa->rdatas.size() != 1) return InvalidArgument("zone " + origin_text + " has more than one SOA record");
-  // Copied now: the node's RRsets are reordered below.
-  const std::string soa_rdata = soa->rdatas[0];
-  const uint32_t soa_ttl = soa->ttl;
-
-  // Semantic checks per node, and empty non-terminals for every missing ancestor.
-  std::vector<Name> missing;
+  // Duplicate RRs collapse into one (RFC 2181 §5): marked here, skipped below. The RRset keeps
+  // its first record's TTL, a node the spelling of its first record.
+  std::vector<bool> duplicate(items.size(), false);
+  std::vector<PlannedNode> nodes;
+  std::vector<std::string_view> ancestors;  // keys of the planned nodes above the current one
   std::vector<zone_rules::SetSize> sizes;
-  for (auto& [key, node] : pending) {
-    sizes.clear();
-    for (const auto& s : node.sets) sizes.push_back({s.type, s.rdatas.size()});
-    if (Status s = zone_rules::CheckNode(origin, node.name, sizes); !s.ok()) return s;
-    for (Name p = node.name.Parent(); p.IsSubdomainOf(origin) && !(p == origin); p = p.Parent())
-      missing.push_back(p);
-  }
-  for (auto& m : missing) pending.try_emplace(LowerWire(m), PendingNode{m, {}});
+  std::unordered_set<std::string_view> seen;
+  size_t rrset_total = 0, name_bytes = 0, rdata_bytes = 0, record_total = 0;
+  const Record* soa = nullptr;
+  for (size_t begin = 0; begin < items.size();) {
+    const std::string_view key = key_of(items[begin]);
+    size_t end = begin;
+    uint32_t first_index = items[begin].index;
+    while (end < items.size() && key_of(items[end]) == key) first_index = std::min(first_index, items[end++].index);
+    const Name& owner = records[first_index].name;
 
-  // Canonical order via precomputed byte keys: memcmp instead of label walks in the sort.
-  std::vector<std::pair<std::string, PendingNode*>> keyed;
-  keyed.reserve(pending.size());
-  for (auto& [key, node] : pending) keyed.emplace_back(node.name.CanonicalSortKey(), &node);
-  std::sort(keyed.begin(), keyed.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
-  std::vector<PendingNode*> order;
-  order.reserve(keyed.size());
-  for (auto& [key, node] : keyed) order.push_back(node);
-  keyed = {};
+    // Empty non-terminals: the ancestors between the nearest planned one and this node.
+    while (!ancestors.empty() && !key.starts_with(ancestors.back())) ancestors.pop_back();
+    const size_t relative_labels = owner.LabelCount() - origin_labels;
+    const size_t known = ancestors.empty() ? 0 : KeyLabelCount(ancestors.back());
+    for (size_t labels = known + 1; labels < relative_labels; ++labels) {
+      const uint8_t drop = static_cast<uint8_t>(relative_labels - labels);
+      nodes.push_back(PlannedNode{static_cast<uint32_t>(begin), static_cast<uint32_t>(begin), owner.wire(), drop});
+      name_bytes += WireSuffix(owner.wire(), drop).size();
+      // The ancestor's key is a prefix of this node's key, ending after its labels.
+      ancestors.push_back(KeyOfFirstLabels(key, labels));
+    }
+
+    sizes.clear();
+    for (size_t set_begin = begin; set_begin < end;) {
+      size_t set_end = set_begin;
+      while (set_end < end && items[set_end].type == items[set_begin].type) ++set_end;
+      size_t kept = 0;
+      const bool hashed = set_end - set_begin > 8;
+      if (hashed) seen.clear();
+      for (size_t k = set_begin; k < set_end; ++k) {
+        const std::string& rd = records[items[k].index].rdata;
+        bool dup = false;
+        if (hashed) {
+          dup = !seen.insert(rd).second;
+        } else {
+          for (size_t j = set_begin; j < k && !dup; ++j)
+            dup = !duplicate[j] && records[items[j].index].rdata == rd;
+        }
+        duplicate[k] = dup;
+        if (!dup) ++kept, rdata_bytes += 2 + rd.size();
+      }
+      sizes.push_back({items[set_begin].type, kept});
+      record_total += kept;
+      if (items[set_begin].type == type::kSOA && relative_labels == 0) soa = &records[items[set_begin].index];
+      set_begin = set_end;
+    }
+    if (Status s = zone_rules::CheckNode(origin, owner, sizes); !s.ok()) return s;
+    rrset_total += sizes.size();
+    name_bytes += owner.wire_size();
+    nodes.push_back(PlannedNode{static_cast<uint32_t>(begin), static_cast<uint32_t>(end), owner.wire(), 0});
+    ancestors.push_back(key);
+    begin = end;
+  }
+  // With an SOA, the apex exists and sorts first (its relative key is empty).
+  if (!soa) return InvalidArgument("zone " + origin.ToText() + " has no SOA record at its apex");
 
   std::shared_ptr<Zone> zone(new Zone());
   zone->origin_ = origin;
-  size_t rrset_total = 0, name_bytes = 0, rdata_bytes = 0;
-  for (auto* n : order) {
-    rrset_total += n->sets.size();
-    name_bytes += n->name.wire_size();
-    for (auto& s : n->sets)
-      for (auto& r : s.rdatas) rdata_bytes += 2 + r.size();
-  }
-  zone->nodes_.reserve(order.size());
+  zone->nodes_.reserve(nodes.size());
   zone->rrsets_ = SharedArray<RRset>::WithCapacity(rrset_total);
   zone->names_ = SharedArray<char>::WithCapacity(name_bytes);
   zone->rdata_ = SharedArray<char>::WithCapacity(rdata_bytes);
-  for (auto* n : order) {
-    std::sort(n->sets.begin(), n->sets.end(), [](const PendingSet& a, const PendingSet& b) { return a.type < b.type; });
+  zone->record_count_ = record_total;
+  for (const PlannedNode& planned : nodes) {
+    const std::string_view name = WireSuffix(planned.spelling, planned.drop_labels);
     Node node{};
     node.name_offset = static_cast<uint32_t>(zone->names_.size());
-    node.name_size = static_cast<uint8_t>(n->name.wire_size());
-    zone->names_.append(n->name.wire());
+    node.name_size = static_cast<uint8_t>(name.size());
+    zone->names_.append(name);
     node.rrset_begin = static_cast<uint32_t>(zone->rrsets_.size());
-    node.rrset_count = static_cast<uint16_t>(n->sets.size());
-    for (auto& s : n->sets) {
-      RRset set{s.type, static_cast<uint16_t>(s.rdatas.size()), s.ttl, static_cast<uint32_t>(zone->rdata_.size())};
-      for (auto& r : s.rdatas) {
+    const bool apex = &planned == &nodes.front();
+    for (size_t set_begin = planned.item_begin; set_begin < planned.item_end;) {
+      const SortItem& first = items[set_begin];
+      RRset set{first.type, 0, records[first.index].ttl, static_cast<uint32_t>(zone->rdata_.size())};
+      size_t k = set_begin;
+      for (; k < planned.item_end && items[k].type == first.type; ++k) {
+        if (duplicate[k]) continue;
+        const std::string& r = records[items[k].index].rdata;
         const char len[2] = {static_cast<char>(r.size() >> 8), static_cast<char>(r.size())};
         zone->rdata_.append(len);
         zone->rdata_.append(r);
+        ++set.count;
       }
       zone->rrsets_.push_back(set);
-      zone->record_count_ += s.rdatas.size();
-      if (s.type == type::kNS && !(n->name == origin)) node.flags |= kDelegation;
+      ++node.rrset_count;
+      if (set.type == type::kNS && !apex) node.flags |= kDelegation;
+      set_begin = k;
     }
     zone->nodes_.push_back(node);
   }
@@ -178,7 +279,7 @@ Result<std::shared_ptr<const Zone>> Zone::Build(const Name& origin, std::vector<
       if (const Node* p = zone->Find(parent)) zone->nodes_[p - zone->nodes_.data()].flags |= kHasWildcardChild;
     }
   }
-  zone->ReadSoa(soa_rdata, soa_ttl);
+  zone->ReadSoa(soa->rdata, soa->ttl);
   return std::shared_ptr<const Zone>(std::move(zone));
 }
 
