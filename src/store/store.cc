@@ -1,5 +1,6 @@
 #include "store/store.h"
 
+#include <openssl/evp.h>
 #include <sqlite3.h>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -142,6 +143,14 @@ constexpr const char* kMigrationV5[] = {
          PRIMARY KEY (zone_id, id)))",
 };
 Status MigrateJournalToGroups(Connection& conn);
+// Version 6: a digest of what ReplaceZone last made a zone hold (its records, source and
+// file), valid while digest_change_id is still the zone's newest change number. Replacing a
+// zone with what it already holds (a restart with an unchanged zone file) then reads and
+// writes no records.
+constexpr const char* kMigrationV6[] = {
+    "ALTER TABLE zones ADD COLUMN content_digest BLOB",
+    "ALTER TABLE zones ADD COLUMN digest_change_id INTEGER NOT NULL DEFAULT 0",
+};
 struct Migration {
   const char* const* statements;
   size_t count;
@@ -151,7 +160,8 @@ constexpr Migration kMigrations[] = {{kMigrationV1, std::size(kMigrationV1), nul
                                      {kMigrationV2, std::size(kMigrationV2), nullptr},
                                      {kMigrationV3, std::size(kMigrationV3), nullptr},
                                      {kMigrationV4, std::size(kMigrationV4), MigrateJournalToBlobs},
-                                     {kMigrationV5, std::size(kMigrationV5), MigrateJournalToGroups}};
+                                     {kMigrationV5, std::size(kMigrationV5), MigrateJournalToGroups},
+                                     {kMigrationV6, std::size(kMigrationV6), nullptr}};
 static_assert(std::size(kMigrations) == Store::kSchemaVersion);
 
 // ---- Statements (all prepared and cached per connection by address) ------------------------
@@ -164,10 +174,16 @@ constexpr char kInsertZone[] =
     "VALUES (?1, ?2, ?3, ?4, ?5, ?5)";
 constexpr char kUpdateZone[] =
     "UPDATE zones SET source = ?2, file = ?3, serial = ?4, updated_at = ?5 WHERE id = ?1";
+constexpr char kSelectDigest[] = "SELECT content_digest, digest_change_id FROM zones WHERE id = ?1";
+constexpr char kSetDigest[] = "UPDATE zones SET content_digest = ?2, digest_change_id = ?3 WHERE id = ?1";
 constexpr char kUpdateSerial[] = "UPDATE zones SET serial = ?2, updated_at = ?3 WHERE id = ?1";
 constexpr char kDeleteZone[] = "DELETE FROM zones WHERE name = ?1";
 constexpr char kInsertRecord[] =
     "INSERT INTO records(zone_id, name, owner_wire, type, class, ttl, rdata) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+// A new zone's records: a repeated record keeps its first occurrence.
+constexpr char kInsertNewRecord[] =
+    "INSERT OR IGNORE INTO records(zone_id, name, owner_wire, type, class, ttl, rdata) "
     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
 constexpr char kSelectRecords[] =
     "SELECT id, owner_wire, type, class, ttl, rdata FROM records WHERE zone_id = ?1 ORDER BY id";
@@ -334,6 +350,61 @@ Result<int64_t> NextChangeId(Connection& conn, int64_t zone_id) {
   ASSIGN_OR_RETURN(bool row, s.Step());
   if (!row) return NotFound("zone id " + std::to_string(zone_id) + " does not exist");
   return s.ColInt(0);
+}
+
+// SHA-256 of what ReplaceZone makes a zone hold: every record as given (owner with its case,
+// type, class, TTL, RDATA; length-prefixed, so no two lists encode alike), then the source
+// and the file. Equal digests: the same list, hence the same stored zone.
+std::string ContentDigest(const std::vector<dns::Record>& records, ZoneSource source, const std::string& file) {
+  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
+  EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr);
+  std::string buf;
+  auto flush = [&] {
+    EVP_DigestUpdate(ctx.get(), buf.data(), buf.size());
+    buf.clear();
+  };
+  auto put16 = [&](size_t v) {
+    buf.push_back(static_cast<char>(v >> 8));
+    buf.push_back(static_cast<char>(v));
+  };
+  for (const auto& r : records) {
+    put16(r.name.wire_size());
+    buf += r.name.wire();
+    put16(r.type);
+    put16(r.cls);
+    put16(r.ttl >> 16);
+    put16(r.ttl & 0xffff);
+    put16(r.rdata.size());
+    buf += r.rdata;
+    if (buf.size() >= 64 * 1024) flush();
+  }
+  buf.push_back('\0');  // after the last record: a list cannot run on into the source
+  buf += ZoneSourceName(source);
+  put16(file.size());
+  buf += file;
+  flush();
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_DigestFinal_ex(ctx.get(), md, &len);
+  return std::string(reinterpret_cast<const char*>(md), len);
+}
+
+// The zone's newest change number (0 before its first).
+Result<int64_t> LastChangeId(Connection& conn, int64_t zone_id) {
+  ASSIGN_OR_RETURN(int64_t next, NextChangeId(conn, zone_id));
+  return next - 1;
+}
+
+// True when ReplaceZone last made the zone hold what `digest` describes and nothing has
+// changed it since (every change takes a new number, folded or not).
+Result<bool> HoldsDigest(Connection& conn, int64_t zone_id, std::string_view digest) {
+  ASSIGN_OR_RETURN(Stmt s, conn.Prepare(kSelectDigest));
+  s.Int(1, zone_id);
+  ASSIGN_OR_RETURN(bool row, s.Step());
+  if (!row || s.ColIsNull(0) || s.ColBlob(0) != digest) return false;
+  const int64_t at = s.ColInt(1);
+  ASSIGN_OR_RETURN(int64_t last, LastChangeId(conn, zone_id));
+  return at == last;
 }
 
 // Appends one journal row: the zone's changes `first_id` onwards, in `group`, moving it from
@@ -980,24 +1051,51 @@ Result<std::vector<dns::Record>> Store::ZoneRecords(const dns::Name& zone) {
 
 Status Store::ReplaceZone(const dns::Name& zone, ZoneSource source,
                           const std::vector<dns::Record>& records, const std::string& file) {
+  const std::string digest = ContentDigest(records, source, file);
+  {
+    // Already holding exactly this (e.g. berthd restarted with the same zone file): nothing
+    // to validate, diff or write.
+    ASSIGN_OR_RETURN(ReaderLease conn, AcquireReader());
+    ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(*conn, /*write=*/false));
+    ASSIGN_OR_RETURN(std::optional<ZoneInfo> existing, FindZone(*conn, zone));
+    if (existing) {
+      ASSIGN_OR_RETURN(bool same, HoldsDigest(*conn, existing->id, digest));
+      if (same) return Status::Ok();
+    }
+  }
   RETURN_IF_ERROR(ValidateRecords(zone, records));
+
+  std::lock_guard lock(write_mu_);
+  Connection& conn = *writer_;
+  ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(conn, /*write=*/true));
+  ASSIGN_OR_RETURN(std::optional<ZoneInfo> existing, FindZone(conn, zone));
+  auto remember = [&](int64_t id) -> Status {
+    ASSIGN_OR_RETURN(int64_t last, LastChangeId(conn, id));
+    ASSIGN_OR_RETURN(Stmt s, conn.Prepare(kSetDigest));
+    s.Int(1, id).Blob(2, digest).Int(3, last);
+    return s.Run();
+  };
+  if (!existing) {
+    ASSIGN_OR_RETURN(int64_t id, InsertZone(conn, zone, source, file, SerialOf(records, 0)));
+    for (const auto& r : records) {
+      ASSIGN_OR_RETURN(Stmt s, conn.Prepare(kInsertNewRecord));  // cached; reset at scope end
+      s.Int(1, id).Text(2, NameKey(r.name)).Blob(3, r.name.wire()).Int(4, r.type);
+      s.Int(5, r.cls).Int(6, r.ttl).Blob(7, r.rdata);
+      RETURN_IF_ERROR(s.Run());
+    }
+    RETURN_IF_ERROR(remember(id));
+    return tx.Commit();
+  }
+  // Checked again under the write lock: a change may have come in since the read above.
+  ASSIGN_OR_RETURN(bool same, HoldsDigest(conn, existing->id, digest));
+  if (same) return Status::Ok();
+
   // Merge duplicate input records; the first occurrence wins.
   std::vector<const dns::Record*> wanted;
   std::unordered_map<std::string, const dns::Record*> wanted_by_key;
   for (const auto& r : records) {
     if (wanted_by_key.emplace(RecordKey(r), &r).second) wanted.push_back(&r);
   }
-
-  std::lock_guard lock(write_mu_);
-  Connection& conn = *writer_;
-  ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(conn, /*write=*/true));
-  ASSIGN_OR_RETURN(std::optional<ZoneInfo> existing, FindZone(conn, zone));
-  if (!existing) {
-    ASSIGN_OR_RETURN(int64_t id, InsertZone(conn, zone, source, file, SerialOf(records, 0)));
-    for (const auto* r : wanted) RETURN_IF_ERROR(InsertRecord(conn, id, *r));
-    return tx.Commit();
-  }
-
   // Diff against what is stored, with every journaled change folded in first: a record whose
   // TTL or owner case changed is removed and re-added, so the journal replays to exactly the
   // new contents.
@@ -1046,6 +1144,7 @@ Status Store::ReplaceZone(const dns::Name& zone, ZoneSource source,
     s.Int(4, new_serial).Int(5, NowSeconds());
     RETURN_IF_ERROR(s.Run());
   }
+  RETURN_IF_ERROR(remember(existing->id));
   RETURN_IF_ERROR(tx.Commit());
   unapplied_.erase(existing->id);
   return Status::Ok();

@@ -110,7 +110,7 @@ class Connection;
 class Store {
  public:
   // The current on-disk schema version (see docs/state-schema.md).
-  static constexpr int kSchemaVersion = 5;
+  static constexpr int kSchemaVersion = 6;
 
   // Opens or creates <state_dir>/berth.db (creating state_dir with mode 0750) and migrates the
   // schema forward. Errors name the path: kIo (cannot create/open/write, not a database),

@@ -612,7 +612,7 @@ TEST_F(StoreTest, MigratesAVersion4Journal) {
 
   auto store = OpenStore();
   ASSERT_NE(store, nullptr);
-  EXPECT_EQ(Ints(store->path(), "SELECT max(version) FROM schema_version"), std::vector<int64_t>{5});
+  EXPECT_EQ(Ints(store->path(), "SELECT max(version) FROM schema_version"), std::vector<int64_t>{Store::kSchemaVersion});
   // Each zone's changes are numbered from 1; a.test.'s two folded ones stay folded.
   EXPECT_EQ(Ints(store->path(), "SELECT id FROM zone_changes ORDER BY zone_id, id"), (std::vector<int64_t>{1, 2, 3, 1}));
   EXPECT_EQ(Ints(store->path(), "SELECT applied_change_id FROM zones ORDER BY id"), (std::vector<int64_t>{2, 0}));
@@ -670,6 +670,40 @@ TEST_F(StoreTest, ReplaceZoneCreatesThenJournalsTheDiff) {
   // Same contents again: no journal entry.
   ASSERT_TRUE(store->ReplaceZone(N("a.test."), ZoneSource::kStore, next).ok());
   EXPECT_EQ(store->ZoneJournal(N("a.test."))->size(), 1u);
+}
+
+TEST_F(StoreTest, ReplaceZoneWithUnchangedContentsSkipsTheDiffUntilAChange) {
+  auto store = OpenStore();
+  const std::vector<Record> file = {Soa("a.test.", 1), A("x.a.test.", 1)};
+  ASSERT_TRUE(store->ReplaceZone(N("a.test."), ZoneSource::kFile, file, "/z").ok());
+  // A record removed behind the store's back stays removed by a replace with the same
+  // contents: proof that the replace compared digests and read no records.
+  sqlite3* db = OpenRaw();
+  ASSERT_EQ(sqlite3_exec(db, "DELETE FROM records WHERE type = 1", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(db);
+  ASSERT_TRUE(store->ReplaceZone(N("a.test."), ZoneSource::kFile, file, "/z").ok());
+  EXPECT_EQ(*store->ZoneRecords(N("a.test.")), (std::vector<Record>{Soa("a.test.", 1)}));
+  // Another file name is another content: a full replace, which restores the record.
+  ASSERT_TRUE(store->ReplaceZone(N("a.test."), ZoneSource::kFile, file, "/z2").ok());
+  EXPECT_EQ(store->GetZone(N("a.test."))->file, "/z2");
+  EXPECT_EQ(store->ZoneRecords(N("a.test."))->size(), 2u);
+
+  // A change since the last replace, journaled or folded, makes the next replace diff again.
+  ASSERT_TRUE(store->ApplyChange(N("a.test."), {}, {A("y.a.test.", 2)}, 1).ok());
+  ASSERT_TRUE(store->ReplaceZone(N("a.test."), ZoneSource::kFile, file, "/z2").ok());
+  EXPECT_EQ(store->ZoneRecords(N("a.test.")).value(), file);
+  ASSERT_TRUE(store->ApplyChange(N("a.test."), {}, {A("y.a.test.", 3)}, 1).ok());
+  ASSERT_TRUE(store->Checkpoint(1, 10).ok());
+  EXPECT_EQ(Unfolded(store->path()), 0);
+  ASSERT_TRUE(store->ReplaceZone(N("a.test."), ZoneSource::kFile, file, "/z2").ok());
+  EXPECT_EQ(store->ZoneRecords(N("a.test.")).value(), file);
+  // And a change undone by hand is still a change: the replace after it diffs (finding nothing).
+  ASSERT_TRUE(store->ApplyChange(N("a.test."), {}, {A("y.a.test.", 4)}, 1).ok());
+  ASSERT_TRUE(store->ApplyChange(N("a.test."), {A("y.a.test.", 4)}, {}, 1).ok());
+  const size_t journal = store->ZoneJournal(N("a.test."))->size();
+  ASSERT_TRUE(store->ReplaceZone(N("a.test."), ZoneSource::kFile, file, "/z2").ok());
+  EXPECT_EQ(store->ZoneRecords(N("a.test.")).value(), file);
+  EXPECT_EQ(store->ZoneJournal(N("a.test."))->size(), journal);
 }
 
 TEST_F(StoreTest, ReplaceZoneWithBadRecordChangesNothing) {
