@@ -86,24 +86,36 @@ Status ZoneService::LoadAll(const std::vector<FileZone>& file_zones) {
       st.name = info.name;
       st.source = std::string(store::ZoneSourceName(info.source));
       st.file = info.file;
-      auto records = store_.ZoneRecords(info.name);
-      if (!records.ok()) {
-        st.last_error = records.status().ToString();
+      if (info.source == store::ZoneSource::kFile) {
+        // Its file is read next; reading and building a large stored copy that the file then
+        // replaces would double the start-up time.
+        st.serial = info.serial;
+        stored_unread_.insert(Key(info.name));
         continue;
       }
-      auto zone = dns::Zone::Build(info.name, std::move(*records));
-      if (!zone.ok()) {
-        st.last_error = "stored copy: " + zone.status().message();
-        spdlog::error("zone {}: {}", info.name.ToText(), st.last_error);
-        continue;
-      }
-      st.serving = true;
-      st.serial = (*zone)->serial();
-      st.records = (*zone)->record_count();
-      Publish(*zone);
+      (void)LoadStoredCopy(st);
     }
   }
   return Reload(file_zones);
+}
+
+Status ZoneService::LoadStoredCopy(ZoneState& st) {
+  auto records = store_.ZoneRecords(st.name);
+  if (!records.ok()) {
+    st.last_error = records.status().ToString();
+    return records.status();
+  }
+  auto zone = dns::Zone::Build(st.name, std::move(*records));
+  if (!zone.ok()) {
+    st.last_error = "stored copy: " + zone.status().message();
+    spdlog::error("zone {}: {}", st.name.ToText(), st.last_error);
+    return zone.status();
+  }
+  st.serving = true;
+  st.serial = (*zone)->serial();
+  st.records = (*zone)->record_count();
+  Publish(*zone);
+  return Status::Ok();
 }
 
 Status ZoneService::LoadFileZone(const FileZone& fz) {
@@ -111,7 +123,10 @@ Status ZoneService::LoadFileZone(const FileZone& fz) {
   st.name = fz.name;
   st.source = "file";
   st.file = fz.file;
+  const bool stored_unread = stored_unread_.erase(Key(fz.name)) > 0;
   auto fail = [&](const Status& s) {
+    // A file broken across a restart: the stored copy serves until it is fixed.
+    if (stored_unread) (void)LoadStoredCopy(st);
     st.last_error = s.message();
     spdlog::error("zone {} not reloaded{}: {}", fz.name.ToText(), st.serving ? " (previous version keeps serving)" : "",
                   s.message());
@@ -123,6 +138,7 @@ Status ZoneService::LoadFileZone(const FileZone& fz) {
   if (!zone.ok()) return fail(zone.status().WithContext(fz.file));
   // Dynamic updates bump the serial past the file's: the served zone is then newer than the
   // file and stays (the operator raises the file's serial to make the file win again).
+  if (stored_unread && dns::SerialNewer(st.serial, (*zone)->serial())) (void)LoadStoredCopy(st);
   if (st.serving && st.source == "file" && dns::SerialNewer(st.serial, (*zone)->serial())) {
     spdlog::info("zone {}: serving serial {} (dynamic changes) over {}'s older serial {}", fz.name.ToText(),
                  st.serial, fz.file, (*zone)->serial());
@@ -131,7 +147,10 @@ Status ZoneService::LoadFileZone(const FileZone& fz) {
   }
   // The file is the source of truth for a file zone, so it is served at once; the copy in the
   // store is the fallback that keeps the zone serving if the file later breaks across a restart.
-  bool changed = !st.serving || st.serial != (*zone)->serial() || st.records != (*zone)->record_count();
+  // (A stored copy left unread is known by its serial alone.)
+  bool changed = stored_unread && !st.serving
+                     ? st.serial != (*zone)->serial()
+                     : !st.serving || st.serial != (*zone)->serial() || st.records != (*zone)->record_count();
   st.serving = true;
   st.serial = (*zone)->serial();
   st.records = (*zone)->record_count();

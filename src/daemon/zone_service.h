@@ -11,6 +11,7 @@
 #include <deque>
 #include <functional>
 #include <map>
+#include <set>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -72,9 +73,10 @@ class ZoneService {
   ZoneService(store::Store& store, dns::ZoneTable& table, size_t fold_every = kFoldEvery, SyncFn sync = {});
   ~ZoneService();
 
-  // Loads stored zones, then the configured file zones over them. A file that fails keeps its
-  // stored copy serving (logged and reported in states()); returns the first such error so
-  // the daemon can log it, never aborting the others.
+  // Loads stored zones, then the configured file zones over them. A configured file zone's
+  // stored copy is read only when it is needed: when its file fails (the copy keeps serving,
+  // logged and reported in states()) or when dynamic changes made it newer than the file.
+  // Returns the first error so the daemon can log it, never aborting the others.
   Status LoadAll(const std::vector<FileZone>& file_zones);
   // SIGHUP: re-reads every configured file zone (the list may have changed); zones that fail
   // keep their current version. Returns the first error, after trying them all.
@@ -119,6 +121,8 @@ class ZoneService {
 
  private:
   Status LoadFileZone(const FileZone& fz);
+  // Builds and publishes the stored copy of st's zone; on failure records it in st. mu_ held.
+  Status LoadStoredCopy(ZoneState& st);
   void Publish(std::shared_ptr<const dns::Zone> zone);
   void Unpublish(const dns::Name& name);
 
@@ -146,6 +150,8 @@ class ZoneService {
   ZoneChangedFn on_change_;
   mutable std::mutex mu_;
   std::map<std::string, ZoneState> states_;  // keyed by lower-case zone name text
+  // File zones whose stored copy LoadAll left unread (their states_ serial is the stored one).
+  std::set<std::string> stored_unread_;
   // Editable copies of zones that have been edited, built on first edit (committer only).
   std::map<std::string, dns::ZoneContent> contents_;
   std::vector<std::pair<dns::Name, uint32_t>> changed_;  // file zones reloaded, to notify

@@ -132,6 +132,27 @@ TEST_F(ZoneServiceTest, StoredCopyServesWhenTheFileBreaksAcrossRestarts) {
   EXPECT_TRUE(service_->Ready());
 }
 
+TEST_F(ZoneServiceTest, ARestartAnnouncesAFileZoneOnlyWhenItsSerialMoved) {
+  Write(ZoneText(5));
+  std::vector<FileZone> zones = {{N("example."), file_}};
+  ASSERT_TRUE(service_->LoadAll(zones).ok());
+  std::vector<uint32_t> announced;
+  auto restart = [&] {
+    Open();
+    service_->SetChangeListener([&](const dns::Name&, uint32_t serial) { announced.push_back(serial); });
+    return service_->LoadAll(zones);
+  };
+  ASSERT_TRUE(restart().ok());  // same file: no NOTIFY to secondaries
+  EXPECT_EQ(ServedSerial(), 5u);
+  EXPECT_TRUE(announced.empty());
+  Write(ZoneText(6, "www A 192.0.2.80\n"));
+  ASSERT_TRUE(restart().ok());
+  EXPECT_EQ(ServedSerial(), 6u);
+  EXPECT_EQ(announced, std::vector<uint32_t>{6});
+  EXPECT_EQ(service_->Records(N("example."))->size(), 4u);
+  EXPECT_EQ(service_->states()[0].records, 4u);
+}
+
 TEST_F(ZoneServiceTest, ImportsStoreZonesThatSurviveRestart) {
   ASSERT_TRUE(service_->Import(N("example."), ZoneText(9, "www A 192.0.2.80\n")).ok());
   EXPECT_EQ(ServedSerial(), 9u);
