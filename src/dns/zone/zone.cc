@@ -156,6 +156,7 @@ Result<std::shared_ptr<const Zone>> Zone::Build(const Name& origin, std::vector<
     const Record& r = records[i];
     if (Status s = zone_rules::CheckRecord(r, origin); !s.ok()) return s;
     const size_t offset = keys.size();
+    if (offset > UINT32_MAX - 1024) return InvalidArgument("zone " + origin.ToText() + " is too large to build");
     const size_t size = AppendRelativeKey(r.name.wire(), r.name.LabelCount() - origin_labels, keys);
     items.push_back(SortItem{0, static_cast<uint32_t>(offset), static_cast<uint16_t>(size), r.type, static_cast<uint32_t>(i)});
   }
