@@ -352,9 +352,10 @@ Result<int64_t> NextChangeId(Connection& conn, int64_t zone_id) {
   return s.ColInt(0);
 }
 
-// SHA-256 of what ReplaceZone makes a zone hold: every record as given (owner with its case,
-// type, class, TTL, RDATA; length-prefixed, so no two lists encode alike), then the source
-// and the file. Equal digests: the same list, hence the same stored zone.
+// SHA-256 of what ReplaceZone makes a zone hold: the number of records, every record as given
+// (owner with its case, type, class, TTL, RDATA, each field fixed-size or length-prefixed, so
+// no two inputs encode alike), then the source and the file. Equal digests: the same input,
+// hence the same stored zone.
 std::string ContentDigest(const std::vector<dns::Record>& records, ZoneSource source, const std::string& file) {
   std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
   EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr);
@@ -363,24 +364,24 @@ std::string ContentDigest(const std::vector<dns::Record>& records, ZoneSource so
     EVP_DigestUpdate(ctx.get(), buf.data(), buf.size());
     buf.clear();
   };
-  auto put16 = [&](size_t v) {
-    buf.push_back(static_cast<char>(v >> 8));
-    buf.push_back(static_cast<char>(v));
+  // Lengths in 32 bits: the input is not validated yet, and no length may wrap.
+  auto put32 = [&](size_t v) {
+    for (int shift = 24; shift >= 0; shift -= 8) buf.push_back(static_cast<char>(v >> shift));
   };
+  put32(records.size());
   for (const auto& r : records) {
-    put16(r.name.wire_size());
+    put32(r.name.wire_size());
     buf += r.name.wire();
-    put16(r.type);
-    put16(r.cls);
-    put16(r.ttl >> 16);
-    put16(r.ttl & 0xffff);
-    put16(r.rdata.size());
+    put32(r.type);
+    put32(r.cls);
+    put32(r.ttl);
+    put32(r.rdata.size());
     buf += r.rdata;
     if (buf.size() >= 64 * 1024) flush();
   }
-  buf.push_back('\0');  // after the last record: a list cannot run on into the source
+  put32(ZoneSourceName(source).size());
   buf += ZoneSourceName(source);
-  put16(file.size());
+  put32(file.size());
   buf += file;
   flush();
   unsigned char md[EVP_MAX_MD_SIZE];
