@@ -190,23 +190,30 @@ bool Name::IsSubdomainOf(const Name& ancestor) const {
 }
 
 std::string Name::CanonicalSortKey() const {
+  std::string key;
+  key.reserve(2 * wire_.size());
+  AppendCanonicalSortKey(LabelCount(), key);
+  return key;
+}
+
+size_t Name::AppendCanonicalSortKey(size_t labels, std::string& out) const {
   uint8_t offsets[128];
   size_t n = 0;
-  for (size_t i = 0; wire_[i] != 0; i += static_cast<uint8_t>(wire_[i]) + 1) offsets[n++] = static_cast<uint8_t>(i);
-  std::string key;
-  key.reserve(wire_.size() + n + 2);
+  for (size_t i = 0; n < labels && wire_[i] != 0; i += static_cast<uint8_t>(wire_[i]) + 1)
+    offsets[n++] = static_cast<uint8_t>(i);
+  const size_t before = out.size();
   while (n > 0) {
     size_t at = offsets[--n];
     size_t len = static_cast<uint8_t>(wire_[at]);
     for (size_t k = at + 1; k <= at + len; ++k) {
       uint8_t c = LowerByte(static_cast<uint8_t>(wire_[k]));
-      key.push_back(static_cast<char>(c));
-      if (c == 0) key.push_back('\1');  // a 0x00 byte sorts above the end of its label
+      out.push_back(static_cast<char>(c));
+      if (c == 0) out.push_back('\1');  // a 0x00 byte sorts above the end of its label
     }
-    key.push_back('\0');
-    key.push_back('\0');
+    out.push_back('\0');
+    out.push_back('\0');
   }
-  return key;
+  return out.size() - before;
 }
 
 int Name::CanonicalCompare(const Name& a, const Name& b) {

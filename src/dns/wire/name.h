@@ -53,8 +53,12 @@ class Name {
   static int CanonicalCompare(const Name& a, const Name& b);
   bool operator<(const Name& other) const { return CanonicalCompare(*this, other) < 0; }
   // A byte string whose plain (memcmp) order is the canonical order: for sorting many names
-  // with cheap comparisons. Labels from the right, lower-cased, 0x00 escaped, 0x00 0x00 after each.
+  // with cheap comparisons. Labels from the right, lower-cased, a 0x00 byte as 0x00 0x01,
+  // 0x00 0x00 after each label; so an ancestor's key is a prefix of its descendants' keys.
   std::string CanonicalSortKey() const;
+  // Appends the key of the name's first `labels` labels alone (those left of an ancestor
+  // with LabelCount() - labels labels: keys relative to a zone origin); returns its size.
+  size_t AppendCanonicalSortKey(size_t labels, std::string& out) const;
 
  private:
   explicit Name(std::string wire) : wire_(std::move(wire)) {}

@@ -49,7 +49,7 @@ Status CheckNode(const Name& origin, const Name& name, std::span<const SetSize> 
 namespace {
 
 // One record's place in Build's sort: its owner's canonical key relative to the origin (the
-// labels left of it, RFC 4034 §6.1 order as bytes, see Name::CanonicalSortKey), the first
+// labels left of it, Name::AppendCanonicalSortKey), the first
 // 8 key bytes big-endian for cheap comparisons, its type, and its input position.
 struct SortItem {
   uint64_t prefix;
@@ -58,26 +58,6 @@ struct SortItem {
   uint16_t type;
   uint32_t index;
 };
-
-// Appends the canonical key of `wire`'s first `labels` labels to `keys`; returns its size.
-size_t AppendRelativeKey(std::string_view wire, size_t labels, std::string& keys) {
-  uint8_t offsets[128];
-  size_t n = 0;
-  for (size_t i = 0; n < labels; i += static_cast<uint8_t>(wire[i]) + 1) offsets[n++] = static_cast<uint8_t>(i);
-  const size_t before = keys.size();
-  while (n > 0) {
-    size_t at = offsets[--n];
-    size_t len = static_cast<uint8_t>(wire[at]);
-    for (size_t k = at + 1; k <= at + len; ++k) {
-      char c = static_cast<char>(LowerByte(static_cast<uint8_t>(wire[k])));
-      keys.push_back(c);
-      if (c == 0) keys.push_back('\1');  // a 0x00 byte sorts above the end of its label
-    }
-    keys.push_back('\0');
-    keys.push_back('\0');
-  }
-  return keys.size() - before;
-}
 
 uint64_t KeyPrefix(std::string_view key) {
   uint64_t p = 0;
@@ -89,12 +69,6 @@ uint64_t KeyPrefix(std::string_view key) {
 size_t KeyLabelEnd(std::string_view key, size_t at) {
   while (!(key[at] == 0 && key[at + 1] == 0)) at += key[at] == 0 ? 2 : 1;
   return at + 2;
-}
-
-size_t KeyLabelCount(std::string_view key) {
-  size_t n = 0;
-  for (size_t at = 0; at < key.size(); at = KeyLabelEnd(key, at)) ++n;
-  return n;
 }
 
 // The key of the ancestor with the first `labels` labels of `key` (counted from the origin).
@@ -157,18 +131,14 @@ Result<std::shared_ptr<const Zone>> Zone::Build(const Name& origin, std::vector<
     if (Status s = zone_rules::CheckRecord(r, origin); !s.ok()) return s;
     const size_t offset = keys.size();
     if (offset > UINT32_MAX - 1024) return InvalidArgument("zone " + origin.ToText() + " is too large to build");
-    const size_t size = AppendRelativeKey(r.name.wire(), r.name.LabelCount() - origin_labels, keys);
+    const size_t size = r.name.AppendCanonicalSortKey(r.name.LabelCount() - origin_labels, keys);
     items.push_back(SortItem{0, static_cast<uint32_t>(offset), static_cast<uint16_t>(size), r.type, static_cast<uint32_t>(i)});
   }
   auto key_of = [&keys](const SortItem& it) { return std::string_view(keys).substr(it.key_offset, it.key_size); };
   for (auto& it : items) it.prefix = KeyPrefix(key_of(it));
   std::sort(items.begin(), items.end(), [&](const SortItem& a, const SortItem& b) {
     if (a.prefix != b.prefix) return a.prefix < b.prefix;
-    if (a.key_size > 8 || b.key_size > 8) {
-      if (int c = key_of(a).compare(key_of(b)); c != 0) return c < 0;
-    } else if (a.key_size != b.key_size) {
-      return a.key_size < b.key_size;
-    }
+    if (int c = key_of(a).compare(key_of(b)); c != 0) return c < 0;
     if (a.type != b.type) return a.type < b.type;
     return a.index < b.index;
   });
@@ -177,7 +147,8 @@ Result<std::shared_ptr<const Zone>> Zone::Build(const Name& origin, std::vector<
   // its first record's TTL, a node the spelling of its first record.
   std::vector<bool> duplicate(items.size(), false);
   std::vector<PlannedNode> nodes;
-  std::vector<std::string_view> ancestors;  // keys of the planned nodes above the current one
+  // The planned nodes above the current one: key, and labels left of the origin.
+  std::vector<std::pair<std::string_view, size_t>> ancestors;
   std::vector<zone_rules::SetSize> sizes;
   std::unordered_set<std::string_view> seen;
   size_t rrset_total = 0, name_bytes = 0, rdata_bytes = 0, record_total = 0;
@@ -190,15 +161,15 @@ Result<std::shared_ptr<const Zone>> Zone::Build(const Name& origin, std::vector<
     const Name& owner = records[first_index].name;
 
     // Empty non-terminals: the ancestors between the nearest planned one and this node.
-    while (!ancestors.empty() && !key.starts_with(ancestors.back())) ancestors.pop_back();
+    while (!ancestors.empty() && !key.starts_with(ancestors.back().first)) ancestors.pop_back();
     const size_t relative_labels = owner.LabelCount() - origin_labels;
-    const size_t known = ancestors.empty() ? 0 : KeyLabelCount(ancestors.back());
+    const size_t known = ancestors.empty() ? 0 : ancestors.back().second;
     for (size_t labels = known + 1; labels < relative_labels; ++labels) {
       const uint8_t drop = static_cast<uint8_t>(relative_labels - labels);
       nodes.push_back(PlannedNode{static_cast<uint32_t>(begin), static_cast<uint32_t>(begin), owner.wire(), drop});
       name_bytes += WireSuffix(owner.wire(), drop).size();
       // The ancestor's key is a prefix of this node's key, ending after its labels.
-      ancestors.push_back(KeyOfFirstLabels(key, labels));
+      ancestors.emplace_back(KeyOfFirstLabels(key, labels), labels);
     }
 
     sizes.clear();
@@ -229,7 +200,7 @@ Result<std::shared_ptr<const Zone>> Zone::Build(const Name& origin, std::vector<
     rrset_total += sizes.size();
     name_bytes += owner.wire_size();
     nodes.push_back(PlannedNode{static_cast<uint32_t>(begin), static_cast<uint32_t>(end), owner.wire(), 0});
-    ancestors.push_back(key);
+    ancestors.emplace_back(key, relative_labels);
     begin = end;
   }
   // With an SOA, the apex exists and sorts first (its relative key is empty).
