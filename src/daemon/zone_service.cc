@@ -93,29 +93,28 @@ Status ZoneService::LoadAll(const std::vector<FileZone>& file_zones) {
         stored_unread_.insert(Key(info.name));
         continue;
       }
-      (void)LoadStoredCopy(st);
+      LoadStoredCopy(st);
     }
   }
   return Reload(file_zones);
 }
 
-Status ZoneService::LoadStoredCopy(ZoneState& st) {
+void ZoneService::LoadStoredCopy(ZoneState& st) {
   auto records = store_.ZoneRecords(st.name);
   if (!records.ok()) {
     st.last_error = records.status().ToString();
-    return records.status();
+    return;
   }
   auto zone = dns::Zone::Build(st.name, std::move(*records));
   if (!zone.ok()) {
     st.last_error = "stored copy: " + zone.status().message();
     spdlog::error("zone {}: {}", st.name.ToText(), st.last_error);
-    return zone.status();
+    return;
   }
   st.serving = true;
   st.serial = (*zone)->serial();
   st.records = (*zone)->record_count();
   Publish(*zone);
-  return Status::Ok();
 }
 
 Status ZoneService::LoadFileZone(const FileZone& fz) {
@@ -126,7 +125,7 @@ Status ZoneService::LoadFileZone(const FileZone& fz) {
   const bool stored_unread = stored_unread_.erase(Key(fz.name)) > 0;
   auto fail = [&](const Status& s) {
     // A file broken across a restart: the stored copy serves until it is fixed.
-    if (stored_unread) (void)LoadStoredCopy(st);
+    if (stored_unread) LoadStoredCopy(st);
     st.last_error = s.message();
     spdlog::error("zone {} not reloaded{}: {}", fz.name.ToText(), st.serving ? " (previous version keeps serving)" : "",
                   s.message());
@@ -138,7 +137,7 @@ Status ZoneService::LoadFileZone(const FileZone& fz) {
   if (!zone.ok()) return fail(zone.status().WithContext(fz.file));
   // Dynamic updates bump the serial past the file's: the served zone is then newer than the
   // file and stays (the operator raises the file's serial to make the file win again).
-  if (stored_unread && dns::SerialNewer(st.serial, (*zone)->serial())) (void)LoadStoredCopy(st);
+  if (stored_unread && dns::SerialNewer(st.serial, (*zone)->serial())) LoadStoredCopy(st);
   if (st.serving && st.source == "file" && dns::SerialNewer(st.serial, (*zone)->serial())) {
     spdlog::info("zone {}: serving serial {} (dynamic changes) over {}'s older serial {}", fz.name.ToText(),
                  st.serial, fz.file, (*zone)->serial());

@@ -121,8 +121,9 @@ class ZoneService {
 
  private:
   Status LoadFileZone(const FileZone& fz);
-  // Builds and publishes the stored copy of st's zone; on failure records it in st. mu_ held.
-  Status LoadStoredCopy(ZoneState& st);
+  // Builds and publishes the stored copy of st's zone; a failure goes to st.last_error and
+  // leaves st.serving as it was. mu_ held.
+  void LoadStoredCopy(ZoneState& st);
   void Publish(std::shared_ptr<const dns::Zone> zone);
   void Unpublish(const dns::Name& name);
 

@@ -1087,10 +1087,6 @@ Status Store::ReplaceZone(const dns::Name& zone, ZoneSource source,
     RETURN_IF_ERROR(remember(id));
     return tx.Commit();
   }
-  // Checked again under the write lock: a change may have come in since the read above.
-  ASSIGN_OR_RETURN(bool same, HoldsDigest(conn, existing->id, digest));
-  if (same) return Status::Ok();
-
   // Merge duplicate input records; the first occurrence wins.
   std::vector<const dns::Record*> wanted;
   std::unordered_map<std::string, const dns::Record*> wanted_by_key;
