@@ -26,9 +26,42 @@ constexpr size_t kMaxIov = 256;
 
 thread_local UdpSendBatch* open_batch = nullptr;
 
+// To the same client from the same local address.
 bool SameDestination(const UdpAnswer& a, const UdpAnswer& b) {
-  return b.size == a.size && b.peer_len == a.peer_len && b.control_len == a.control_len &&
-         std::memcmp(b.peer, a.peer, a.peer_len) == 0 && std::memcmp(b.control, a.control, a.control_len) == 0;
+  return b.peer_len == a.peer_len && b.control_len == a.control_len && std::memcmp(b.peer, a.peer, a.peer_len) == 0 &&
+         std::memcmp(b.control, a.control, a.control_len) == 0;
+}
+
+// The answers one GSO send can carry: every pending answer to the destination of `answers[first]`
+// that is as big as the biggest of them (the segment size), and then one smaller answer, since a
+// GSO send's last segment may be short. Answers too big to group go alone. Appends their indexes
+// to `group` (room for kGsoMaxSegments), the biggest first, and returns how many; `max_answers`
+// bounds that.
+size_t PickGroup(std::span<const UdpAnswer> answers, size_t first, size_t max_answers, size_t* group) {
+  const UdpAnswer& a = answers[first];
+  group[0] = first;
+  if (a.size > kGsoMaxSegment) return 1;
+  size_t lead = first;
+  for (size_t j = first + 1; j < answers.size(); ++j) {
+    const UdpAnswer& b = answers[j];
+    if (b.size > answers[lead].size && b.size <= kGsoMaxSegment && SameDestination(a, b)) lead = j;
+  }
+  const size_t segment = answers[lead].size;
+  const size_t limit = std::min({kGsoMaxSegments, kGsoMaxBytes / segment, max_answers});
+  group[0] = lead;
+  size_t n = 1;
+  size_t tail = answers.size();
+  for (size_t j = first; j < answers.size(); ++j) {
+    const UdpAnswer& b = answers[j];
+    if (j == lead || b.size == 0 || !SameDestination(a, b)) continue;
+    if (b.size == segment) {
+      if (n < limit) group[n++] = j;
+    } else if (b.size < segment && (tail == answers.size() || b.size > answers[tail].size)) {
+      tail = j;
+    }
+  }
+  if (tail != answers.size() && n < limit) group[n++] = tail;
+  return n;
 }
 
 // Resends a refused GSO message one answer at a time (its pktinfo, if any, comes first in the
@@ -61,43 +94,43 @@ size_t SendUdpAnswers(UdpSocket& socket, std::span<UdpAnswer> answers, int flags
   alignas(cmsghdr) uint8_t control[kMaxMessages][kPktinfoSpace + CMSG_SPACE(sizeof(uint16_t))];
   size_t in_groups = 0;
   size_t next = 0;
+  size_t group[kGsoMaxSegments];
   while (next < answers.size()) {
     size_t m = 0, v = 0;
     const bool gso = socket.gso.load(std::memory_order_relaxed);
-    for (; next < answers.size() && m < kMaxMessages && v < kMaxIov; ++next) {
-      UdpAnswer& a = answers[next];
-      if (a.size == 0) continue;  // already sent in an earlier group
+    while (next < answers.size() && m < kMaxMessages && v < kMaxIov) {
+      if (answers[next].size == 0) {  // already sent in an earlier group
+        ++next;
+        continue;
+      }
+      size_t grouped = 1;
+      group[0] = next;
+      if (gso) grouped = PickGroup(answers, next, kMaxIov - v, group);
+      const UdpAnswer& lead = answers[group[0]];
       msghdr& h = msgs[m].msg_hdr;
       h = {};
-      h.msg_name = const_cast<sockaddr_storage*>(a.peer);
-      h.msg_namelen = a.peer_len;
+      h.msg_name = const_cast<sockaddr_storage*>(lead.peer);
+      h.msg_namelen = lead.peer_len;
       h.msg_iov = &iov[v];
-      iov[v++] = {const_cast<uint8_t*>(a.data), a.size};
-      if (gso && a.size <= kGsoMaxSegment) {
-        size_t limit = std::min({kGsoMaxSegments, kGsoMaxBytes / a.size, kMaxIov - v + 1});
-        for (size_t j = next + 1, n = 1; j < answers.size() && n < limit; ++j) {
-          UdpAnswer& b = answers[j];
-          if (b.size == 0 || !SameDestination(a, b)) continue;
-          iov[v++] = {const_cast<uint8_t*>(b.data), b.size};
-          b.size = 0;
-          ++n;
-        }
-      }
-      h.msg_iovlen = static_cast<size_t>(&iov[v] - h.msg_iov);
-      size_t clen = a.control_len;
-      if (clen) std::memcpy(control[m], a.control, clen);
-      if (h.msg_iovlen > 1) {
+      h.msg_iovlen = grouped;
+      size_t clen = lead.control_len;
+      if (clen) std::memcpy(control[m], lead.control, clen);
+      if (grouped > 1) {
         auto* c = reinterpret_cast<cmsghdr*>(control[m] + clen);
         c->cmsg_level = SOL_UDP;
         c->cmsg_type = UDP_SEGMENT;
         c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
-        uint16_t segment = static_cast<uint16_t>(a.size);
+        uint16_t segment = static_cast<uint16_t>(lead.size);
         std::memcpy(CMSG_DATA(c), &segment, sizeof segment);
         clen += CMSG_SPACE(sizeof(uint16_t));
       }
       h.msg_control = clen ? control[m] : nullptr;
       h.msg_controllen = clen;
-      a.size = 0;
+      for (size_t i = 0; i < grouped; ++i) {
+        UdpAnswer& g = answers[group[i]];
+        iov[v++] = {const_cast<uint8_t*>(g.data), g.size};
+        g.size = 0;
+      }
       ++m;
     }
     for (size_t sent = 0; sent < m;) {

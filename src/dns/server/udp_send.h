@@ -1,6 +1,6 @@
 // Sending UDP answers, for the DNS workers and for the threads that finish forwarded or
-// handed-off queries: answers leave with sendmmsg, and equal-size answers to one client from one
-// local address as one UDP GSO (UDP_SEGMENT) send. A UdpSendBatch holds what its thread sends
+// handed-off queries: answers leave with sendmmsg, and answers to one client from one local
+// address as one UDP GSO (UDP_SEGMENT) send: those of one size, and one shorter one last. A UdpSendBatch holds what its thread sends
 // until it closes, so the committer finishing a batch of updates sends all their answers at once.
 // Thread-safety: a UdpSocket is shared (its GSO switch is atomic); a batch belongs to its thread.
 #pragma once

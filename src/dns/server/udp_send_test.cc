@@ -120,31 +120,47 @@ TEST_F(UdpSendTest, ARefusedGroupIsSentOneAnswerAtATime) {
   EXPECT_FALSE(server_->gso.load());
 }
 
-TEST_F(UdpSendTest, SendUdpAnswersGroupsOnlyEqualSizesToOneClient) {
-  Endpoint a, b;
+// Sends `sizes[i]`-byte answers to clients[i % clients.size()] in one SendUdpAnswers call;
+// checks that each client gets exactly its answers and returns how many travelled in groups.
+size_t SendAndCheck(UdpSocket& server, std::vector<Endpoint*> clients, const std::vector<size_t>& sizes) {
   std::vector<std::string> bodies;
-  std::vector<UdpAnswer> answers(40);
-  for (int i = 0; i < 40; ++i) bodies.push_back(Answer(i, i % 4 == 3 ? 70 : 50));
-  for (int i = 0; i < 40; ++i) {
-    Endpoint& to = i % 2 ? b : a;
+  std::vector<UdpAnswer> answers(sizes.size());
+  for (size_t i = 0; i < sizes.size(); ++i) bodies.push_back(Answer(static_cast<int>(i), sizes[i]));
+  for (size_t i = 0; i < sizes.size(); ++i) {
+    Endpoint& to = *clients[i % clients.size()];
     answers[i].data = reinterpret_cast<const uint8_t*>(bodies[i].data());
     answers[i].size = bodies[i].size();
     answers[i].peer = &to.addr;
     answers[i].peer_len = to.len;
     answers[i].control_len = 0;
   }
-  size_t grouped = SendUdpAnswers(*server_, answers, 0);
-  // a: 20 answers of 50 bytes; b: 10 of 50 and 10 of 70.
-  EXPECT_EQ(grouped, 40u);
-  std::vector<std::string> got_a = a.Drain(), got_b = b.Drain();
-  std::vector<std::string> want_a, want_b;
-  for (int i = 0; i < 40; ++i) (i % 2 ? want_b : want_a).push_back(bodies[i]);
-  std::sort(got_a.begin(), got_a.end());
-  std::sort(got_b.begin(), got_b.end());
-  std::sort(want_a.begin(), want_a.end());
-  std::sort(want_b.begin(), want_b.end());
-  EXPECT_EQ(got_a, want_a);
-  EXPECT_EQ(got_b, want_b);
+  size_t grouped = SendUdpAnswers(server, answers, 0);
+  for (size_t c = 0; c < clients.size(); ++c) {
+    std::vector<std::string> got = clients[c]->Drain(), want;
+    for (size_t i = c; i < sizes.size(); i += clients.size()) want.push_back(bodies[i]);
+    std::sort(got.begin(), got.end());
+    std::sort(want.begin(), want.end());
+    EXPECT_EQ(got, want) << "client " << c;
+  }
+  for (const UdpAnswer& a : answers) EXPECT_EQ(a.size, 0u);
+  return grouped;
+}
+
+TEST_F(UdpSendTest, AGroupHoldsOneSizeToOneClientAndOneShorterAnswerLast) {
+  Endpoint a, b;
+  // a: 20 answers of 50 bytes; b: 10 of 50 and 10 of 70 (one group of the 70s ending with a 50,
+  // and one of the other nine 50s).
+  std::vector<size_t> sizes;
+  for (int i = 0; i < 40; ++i) sizes.push_back(i % 4 == 3 ? 70 : 50);
+  EXPECT_EQ(SendAndCheck(*server_, {&a, &b}, sizes), 40u);
+  // A shorter answer ahead of a longer one still ends the longer one's group.
+  EXPECT_EQ(SendAndCheck(*server_, {&a}, {40, 60}), 2u);
+  // Only one shorter answer fits a group: 61, 61, 50 go together, 45 alone.
+  EXPECT_EQ(SendAndCheck(*server_, {&a}, {45, 61, 50, 61}), 3u);
+  // Answers too big to group (over 1232 bytes) go alone, and the rest still group.
+  EXPECT_EQ(SendAndCheck(*server_, {&a, &b}, {1400, 1400, 1300, 1200, 100, 100}), 2u);
+  // Two clients never share a group, whatever the sizes.
+  EXPECT_EQ(SendAndCheck(*server_, {&a, &b}, {80, 80}), 0u);
 }
 
 }  // namespace
