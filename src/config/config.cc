@@ -168,7 +168,7 @@ const Key kKeys[] = {
     {"dns.edns_udp_size", "--dns-edns-udp-size", "EDNS UDP payload size (512-4096)",
      [](Config& c, std::string_view v) { return SetUnsigned(v, 512, 4096, c.dns.edns_udp_size); },
      nullptr},
-    {"dns.udp_coalesce", "--dns-udp-coalesce", "Pause after a partial UDP batch under load (100us, 0 = off)",
+    {"dns.udp_coalesce", "--dns-udp-coalesce", "Longest pause after a partial DNS batch under load (300us, 0 = off)",
      [](Config& c, std::string_view v) {
        std::chrono::microseconds us{0};
        if (v.size() > 2 && v.substr(v.size() - 2) == "us") {
@@ -183,7 +183,7 @@ const Key kKeys[] = {
        return Status::Ok();
      },
      nullptr},
-    {"dns.udp_gso", "--dns-udp-gso", "Send equal-size UDP answers to one client as one GSO send (true, false)",
+    {"dns.udp_gso", "--dns-udp-gso", "Send UDP answers to one client as GSO sends (true, false)",
      [](Config& c, std::string_view v) {
        ASSIGN_OR_RETURN(c.dns.udp_gso, ParseBool(v));
        return Status::Ok();

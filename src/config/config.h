@@ -47,10 +47,11 @@ struct DnsConfig {
   uint64_t cache_size = 100000;  // entries; 0 disables the cache
   TcpConfig tcp;
   uint16_t edns_udp_size = 1232;
-  // Under sustained UDP load, pause this long after a partial batch so the next batch is
-  // fuller (fewer wakeups and syscalls per query); 0 disables. See docs/benchmarks.md.
-  std::chrono::microseconds udp_coalesce{100};
-  // Equal-size UDP answers to one client in one batch go out as one GSO send (see
+  // Under sustained UDP load, pause at most this long after a partial batch so the next batch
+  // is fuller (fewer wakeups and syscalls per query); 0 disables. See LoadModeration and
+  // docs/benchmarks.md.
+  std::chrono::microseconds udp_coalesce{300};
+  // UDP answers to one client in one batch go out as GSO sends (see
   // DnsServerOptions::udp_gso); false sends every answer on its own.
   bool udp_gso = true;
 };

@@ -323,7 +323,7 @@ void DnsServer::RunUdp(UdpWorker* w) {
     const ZoneSet& zones = snapshot.Refresh();
     if (tuning.Changed()) {
       opts.edns_udp_size = tuning.current().edns_udp_size;
-      moderation.set_pause(tuning.current().udp_coalesce);
+      moderation.set_max_pause(tuning.current().udp_coalesce);
     }
     int m = 0;
     for (int i = 0; i < n; ++i) {
@@ -349,10 +349,10 @@ void DnsServer::RunUdp(UdpWorker* w) {
     // Interrupt moderation (LoadModeration): under sustained load, a batch that was not full
     // means one wakeup (and two syscalls) per query or two; pausing briefly lets the next
     // recvmmsg find several queries waiting, which cuts the kernel's per-query cost.
-    const bool pause = moderation.AfterBatch(static_cast<size_t>(n), start - idle_since_ns, n == kBatch);
+    const auto pause = moderation.AfterBatch(static_cast<size_t>(n), start - idle_since_ns, n == kBatch, start);
     idle_since_ns = end;
-    if (pause) {
-      timespec ts{0, static_cast<long>(moderation.pause().count()) * 1000};
+    if (pause.count() > 0) {
+      timespec ts{0, static_cast<long>(pause.count())};
       nanosleep(&ts, nullptr);
       idle_since_ns = MonotonicNs();
     }
@@ -425,6 +425,7 @@ void DnsServer::RunTcp(TcpWorker* w) {
   opts.hand_off = handler_ != nullptr;
   auto last_sweep = Clock::now();
   LoadModeration moderation(tuning.current().udp_coalesce);
+  size_t answered = 0;  // queries answered since the worker last woke
   bool listener_open = true;
 
   auto close_conn = [&](uint64_t id) {
@@ -484,6 +485,7 @@ void DnsServer::RunTcp(TcpWorker* w) {
         continue;
       }
       w->metrics->CountQuery(r.qtype, r.rcode, true);
+      ++answered;
       reply[0] = static_cast<uint8_t>(r.size >> 8);
       reply[1] = static_cast<uint8_t>(r.size);
       c.out.append(reinterpret_cast<const char*>(reply.data()), r.size + 2);
@@ -508,12 +510,13 @@ void DnsServer::RunTcp(TcpWorker* w) {
       if (conns.empty() || MonotonicNs() >= drain_deadline_ns_) break;
     }
     uint64_t wait_start = MonotonicNs();
+    answered = 0;
     int n = epoll_wait(w->epoll_fd, events, 64, stopping ? 50 : 1000);
     uint64_t woke = MonotonicNs();
     auto now = Clock::now();
     if (tuning.Changed()) {
       opts.edns_udp_size = tuning.current().edns_udp_size;
-      moderation.set_pause(tuning.current().udp_coalesce);
+      moderation.set_max_pause(tuning.current().udp_coalesce);
     }
     for (int i = 0; i < n; ++i) {
       uint64_t id = events[i].data.u64;
@@ -588,9 +591,13 @@ void DnsServer::RunTcp(TcpWorker* w) {
       if (!ok || (c.peer_closed && c.out.empty() && c.pending_forwards == 0)) close_conn(id);
     }
     // The same moderation as UDP: under load, let several queries gather per wakeup.
-    if (n > 0 && !stopping && moderation.AfterBatch(static_cast<size_t>(n), woke - wait_start, /*full=*/false)) {
-      timespec ts{0, static_cast<long>(moderation.pause().count()) * 1000};
-      nanosleep(&ts, nullptr);
+    // Moderation counts queries, not events: one event can carry many pipelined queries.
+    if (answered > 0 && !stopping) {
+      const auto pause = moderation.AfterBatch(answered, woke - wait_start, /*full=*/false, woke);
+      if (pause.count() > 0) {
+        timespec ts{0, static_cast<long>(pause.count())};
+        nanosleep(&ts, nullptr);
+      }
     }
     if (now - last_sweep >= std::chrono::seconds(1)) {
       last_sweep = now;

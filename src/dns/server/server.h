@@ -63,10 +63,10 @@ struct DnsServerTuning {
   uint16_t edns_udp_size = kDefaultEdnsSize;
   std::chrono::milliseconds tcp_idle_timeout{10000};
   int tcp_max_connections = 1024;
-  // Under sustained load, pause this long after a partial UDP batch (or a TCP wakeup) so the
-  // next one is fuller (fewer wakeups per query); 0 turns it off. Adds at most this much
-  // latency, only when busy.
-  std::chrono::microseconds udp_coalesce{100};
+  // Under sustained load, pause at most this long after a partial UDP batch (or a TCP wakeup)
+  // so the next one is fuller (fewer wakeups per query); 0 turns it off. Adds at most this much
+  // latency, only when busy (LoadModeration says when and how long).
+  std::chrono::microseconds udp_coalesce{300};
   // Clients that may recurse (only used when a Recursor is set).
   std::vector<Cidr> allow_recursion;
 };
@@ -74,8 +74,8 @@ struct DnsServerTuning {
 struct DnsServerOptions {
   std::vector<SocketAddress> listen;  // UDP and TCP on each
   int workers = 1;                       // threads per protocol per address
-  // Several answers of one batch with the same size, client and local address go out as one
-  // UDP_SEGMENT (GSO) send: the stack below the socket runs once for all of them. Falls back to
+  // Several answers of one batch to the same client from the same local address (one size, and
+  // one shorter last) go out as one UDP_SEGMENT (GSO) send: the stack below the socket runs once for all of them. Falls back to
   // one send per answer where the kernel or the route refuses it.
   bool udp_gso = true;
   DnsServerTuning tuning;
