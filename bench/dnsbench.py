@@ -2,6 +2,7 @@
 """DNS benchmarks for berth (not tests): berthd against Knot, dnsmasq and unbound on loopback.
 
   dnsbench.py auth   [--berthd PATH] [--seconds 10] [--rounds 3] [--servers berthd,knot,dnsmasq]
+                     [--coalesce 100us,200us]  (one berthd per dns.udp_coalesce value)
   dnsbench.py cache  [--berthd PATH] [--seconds 10] [--rounds 3] [--servers berthd,unbound]
   dnsbench.py memory [--berthd PATH] [--records 1000000] [--servers berthd,knot]
   dnsbench.py update [--berthd PATH] [--seconds 10] [--rounds 3] [--servers berthd,knot,bind]
@@ -166,7 +167,7 @@ class Dnsmasq:
         H.wait_dns(self.port, "h1." + origin, "A", proc=self.proc)
 
 
-def start(kind, zone, origin, berthd, hosts=None, upstream=None):
+def start(kind, zone, origin, berthd, hosts=None, upstream=None, extra=()):
     if kind == "knot":
         return H.Knot({origin: zone}, cpu=SERVER_CPU)
     if kind == "dnsmasq":
@@ -177,8 +178,8 @@ def start(kind, zone, origin, berthd, hosts=None, upstream=None):
                             args=["--dns-workers", "1", "--dns-forward",
                                   "127.0.0.1:%d" % upstream, "--allow-recursion",
                                   "127.0.0.0/8"])
-        return H.Berthd(berthd, {origin: zone}, cpu=SERVER_CPU, args=["--dns-workers", "1"],
-                        timeout=300)
+        return H.Berthd(berthd, {origin: zone}, cpu=SERVER_CPU,
+                        args=["--dns-workers", "1"] + list(extra), timeout=300)
     if kind == "unbound":
         import test_forward  # noqa: PLC0415
         p = test_forward.unbound(upstream, cpu=SERVER_CPU,
@@ -198,8 +199,8 @@ def report(title, servers, results, base, protos, rate):
     lines = ["", "## " + title, "", "load average at the end: %.2f %.2f %.2f; %s" % (
         la[0], la[1], la[2], time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())), "",
              "| server | proto | qps (saturation) | qps vs %s | CPU µs/query @ %d qps | CPU vs %s | "
-             "CPU µs/query at saturation | lost @ %d |" % (base, rate, base, rate),
-             "|---|---|---|---|---|---|---|---|"]
+             "CPU µs/query at saturation | avg latency ms @ %d | lost @ %d |" % (base, rate, base, rate, rate),
+             "|---|---|---|---|---|---|---|---|---|"]
     for proto in protos:
         b = results.get((base, proto))
         for s in servers:
@@ -208,8 +209,9 @@ def report(title, servers, results, base, protos, rate):
                 continue
             qr = r["qps"] / b["qps"] if b and b["qps"] else float("nan")
             cr = r["cpu_us"] / b["cpu_us"] if b and b["cpu_us"] else float("nan")
-            lines.append("| %s | %s | %.0f | %.2f | %.2f | %.2f | %.2f | %.0f |"
-                         % (s, proto, r["qps"], qr, r["cpu_us"], cr, r["sat_cpu_us"], r["lost"]))
+            lines.append("| %s | %s | %.0f | %.2f | %.2f | %.2f | %.2f | %.3f | %.0f |"
+                         % (s, proto, r["qps"], qr, r["cpu_us"], cr, r["sat_cpu_us"], r["latency_ms"],
+                            r["lost"]))
     print("\n".join(lines), flush=True)
 
 
@@ -232,6 +234,7 @@ def run_rounds(servers, qfile, a, protos):
         results[k] = {"qps": med([s["qps"] for s, _ in runs]),
                       "cpu_us": med([f["cpu_us"] for _, f in runs]),
                       "sat_cpu_us": med([s["cpu_us"] for s, _ in runs]),
+                      "latency_ms": med([f["latency"] * 1000 for _, f in runs if f["latency"] is not None]),
                       "lost": med([f["lost"] for _, f in runs])}
     return results
 
@@ -308,7 +311,14 @@ def cmd_auth(a):
     hosts = make_hosts(d, origin)
     qfile = make_queries(d, origin)
     kinds = want_berthd(a, a.servers.split(",") if a.servers else ["berthd", "knot", "dnsmasq"])
-    servers = [(k, start(k, zone, origin, a.berthd, hosts=hosts)) for k in kinds]
+    if a.coalesce and "berthd" in kinds:
+        # One berthd per dns.udp_coalesce value, side by side in the same alternating run.
+        at = kinds.index("berthd")
+        kinds[at:at + 1] = ["berthd@" + c for c in a.coalesce.split(",")]
+    servers = []
+    for k in kinds:
+        extra = ["--dns-udp-coalesce", k.split("@", 1)[1]] if k.startswith("berthd@") else []
+        servers.append((k, start(k.split("@")[0], zone, origin, a.berthd, hosts=hosts, extra=extra)))
     for k, s in servers:
         log("%s on 127.0.0.1:%d pid %d (core %d)" % (k, s.port, s.pid, SERVER_CPU))
     protos = a.protos.split(",")
@@ -733,6 +743,8 @@ def main():
     ap.add_argument("--rate", type=int, default=50000)
     ap.add_argument("--protos", default="udp,tcp")
     ap.add_argument("--records", type=int, default=1000000)
+    ap.add_argument("--coalesce", default=None,
+                    help="auth: comma list of dns.udp_coalesce values, one berthd for each")
     a = ap.parse_args()
     a.berthd = os.path.abspath(a.berthd)
     if os.cpu_count() < 2:
