@@ -91,6 +91,19 @@ Status SetUnsigned(std::string_view text, int64_t min, int64_t max, T& field) {
   return Status::Ok();
 }
 
+// A load-moderation pause: "250us" or a duration, at most 1ms; 0 turns it off.
+Status SetPause(std::string_view text, std::chrono::microseconds& field) {
+  if (text.size() > 2 && text.substr(text.size() - 2) == "us") {
+    ASSIGN_OR_RETURN(int64_t n, ParseInteger(text.substr(0, text.size() - 2), 0, 1000));
+    field = std::chrono::microseconds(n);
+    return Status::Ok();
+  }
+  ASSIGN_OR_RETURN(auto d, ParseDuration(text));
+  if (d > std::chrono::milliseconds(1)) return InvalidArgument("must be at most 1ms");
+  field = std::chrono::duration_cast<std::chrono::microseconds>(d);
+  return Status::Ok();
+}
+
 // One item of a list-of-CIDR key.
 Status AppendCidr(std::string_view text, std::vector<Cidr>& list) {
   ASSIGN_OR_RETURN(auto cidr, Cidr::Parse(text));
@@ -165,24 +178,13 @@ const Key kKeys[] = {
        return SetUnsigned(v, 1, 1'000'000, c.dns.tcp.max_connections);
      },
      nullptr},
+    {"dns.tcp.coalesce", "--dns-tcp-coalesce", "Longest pause after a TCP wakeup under load (100us, 0 = off)",
+     [](Config& c, std::string_view v) { return SetPause(v, c.dns.tcp.coalesce); }, nullptr},
     {"dns.edns_udp_size", "--dns-edns-udp-size", "EDNS UDP payload size (512-4096)",
      [](Config& c, std::string_view v) { return SetUnsigned(v, 512, 4096, c.dns.edns_udp_size); },
      nullptr},
-    {"dns.udp_coalesce", "--dns-udp-coalesce", "Longest pause after a partial DNS batch under load (300us, 0 = off)",
-     [](Config& c, std::string_view v) {
-       std::chrono::microseconds us{0};
-       if (v.size() > 2 && v.substr(v.size() - 2) == "us") {
-         ASSIGN_OR_RETURN(int64_t n, ParseInteger(v.substr(0, v.size() - 2), 0, 1000));
-         us = std::chrono::microseconds(n);
-       } else {
-         ASSIGN_OR_RETURN(auto d, ParseDuration(v));
-         if (d > std::chrono::milliseconds(1)) return InvalidArgument("must be at most 1ms");
-         us = std::chrono::duration_cast<std::chrono::microseconds>(d);
-       }
-       c.dns.udp_coalesce = us;
-       return Status::Ok();
-     },
-     nullptr},
+    {"dns.udp_coalesce", "--dns-udp-coalesce", "Longest pause after a partial UDP batch under load (400us, 0 = off)",
+     [](Config& c, std::string_view v) { return SetPause(v, c.dns.udp_coalesce); }, nullptr},
     {"dns.udp_gso", "--dns-udp-gso", "Send UDP answers to one client as GSO sends (true, false)",
      [](Config& c, std::string_view v) {
        ASSIGN_OR_RETURN(c.dns.udp_gso, ParseBool(v));

@@ -32,6 +32,9 @@ struct LogConfig {
 struct TcpConfig {
   std::chrono::milliseconds idle_timeout = std::chrono::seconds(10);
   uint32_t max_connections = 1024;
+  // Like DnsConfig::udp_coalesce, for the TCP workers' waits. Shorter than UDP's: TCP clients
+  // (truncated answers retried, pipelining stubs) already paid a round trip to get here.
+  std::chrono::microseconds coalesce{100};
 };
 
 struct DnsConfig {
@@ -50,7 +53,7 @@ struct DnsConfig {
   // Under sustained UDP load, pause at most this long after a partial batch so the next batch
   // is fuller (fewer wakeups and syscalls per query); 0 disables. See LoadModeration and
   // docs/benchmarks.md.
-  std::chrono::microseconds udp_coalesce{300};
+  std::chrono::microseconds udp_coalesce{400};
   // UDP answers to one client in one batch go out as GSO sends (see
   // DnsServerOptions::udp_gso); false sends every answer on its own.
   bool udp_gso = true;

@@ -78,7 +78,7 @@ dns:
   forward: ["192.0.2.53", "[2001:db8::53]:5353"]
   allow_recursion: ["10.0.0.0/8", "::1/128"]
   cache_size: 5000
-  tcp: {idle_timeout: 300ms, max_connections: 64}
+  tcp: {idle_timeout: 300ms, max_connections: 64, coalesce: 50us}
   edns_udp_size: 1400
 api:
   listen: "127.0.0.1:9000"
@@ -106,6 +106,7 @@ TEST(ConfigFile, ParsesEveryKey) {
   EXPECT_EQ(c->dns.cache_size, 5000u);
   EXPECT_EQ(c->dns.tcp.idle_timeout, 300ms);
   EXPECT_EQ(c->dns.tcp.max_connections, 64u);
+  EXPECT_EQ(c->dns.tcp.coalesce, std::chrono::microseconds(50));
   EXPECT_EQ(c->dns.edns_udp_size, 1400);
   EXPECT_EQ(c->api.listen->ToString(), "127.0.0.1:9000");
   EXPECT_EQ(c->api.socket, "/run/berthd.sock");
@@ -409,6 +410,13 @@ TEST(ConfigArgs, FlagsOverrideTheFile) {
   EXPECT_EQ(FromArgs({"--dns-udp-coalesce", "0"})->dns.udp_coalesce, std::chrono::microseconds(0));
   EXPECT_FALSE(FromArgs({"--dns-udp-coalesce", "2ms"}).ok());
   EXPECT_FALSE(FromArgs({"--dns-udp-coalesce", "-5us"}).ok());
+  // TCP's own maximum: the same values, a shorter default.
+  EXPECT_EQ(FromArgs({})->dns.udp_coalesce, std::chrono::microseconds(400));
+  EXPECT_EQ(FromArgs({})->dns.tcp.coalesce, std::chrono::microseconds(100));
+  EXPECT_EQ(FromArgs({"--dns-tcp-coalesce", "250us"})->dns.tcp.coalesce, std::chrono::microseconds(250));
+  EXPECT_EQ(FromArgs({"--dns-tcp-coalesce", "1ms"})->dns.tcp.coalesce, std::chrono::microseconds(1000));
+  EXPECT_FALSE(FromArgs({"--dns-tcp-coalesce", "1001us"}).ok());
+  EXPECT_FALSE(FromArgs({"--dns-tcp-coalesce", "fast"}).ok());
 
   // UDP GSO: on by default, a boolean value turns it off.
   EXPECT_TRUE(FromArgs({})->dns.udp_gso);

@@ -30,6 +30,7 @@ dns::DnsServerTuning DnsTuning(const config::DnsConfig& dns) {
   t.tcp_max_connections = static_cast<int>(dns.tcp.max_connections);
   t.allow_recursion = dns.allow_recursion;
   t.udp_coalesce = dns.udp_coalesce;
+  t.tcp_coalesce = dns.tcp.coalesce;
   return t;
 }
 

@@ -174,6 +174,7 @@ void NetworkDns::NetworkUp(const net::Network& network) {
   opts.workers = 1;
   opts.tuning.edns_udp_size = edns_udp_size_;
   opts.tuning.udp_coalesce = std::chrono::microseconds(0);
+  opts.tuning.tcp_coalesce = std::chrono::microseconds(0);
   per->server = std::make_unique<dns::DnsServer>(opts, zones_, per->resolver.get(), &per->metrics);
   if (Status s = per->server->Start(); !s.ok()) {
     spdlog::warn("network {}: no DNS on its gateway: {}", network.spec.name, s.message());

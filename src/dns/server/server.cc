@@ -424,7 +424,7 @@ void DnsServer::RunTcp(TcpWorker* w) {
   opts.edns_udp_size = tuning.current().edns_udp_size;
   opts.hand_off = handler_ != nullptr;
   auto last_sweep = Clock::now();
-  LoadModeration moderation(tuning.current().udp_coalesce);
+  LoadModeration moderation(tuning.current().tcp_coalesce);
   size_t answered = 0;  // queries answered since the worker last woke
   bool listener_open = true;
 
@@ -516,7 +516,7 @@ void DnsServer::RunTcp(TcpWorker* w) {
     auto now = Clock::now();
     if (tuning.Changed()) {
       opts.edns_udp_size = tuning.current().edns_udp_size;
-      moderation.set_max_pause(tuning.current().udp_coalesce);
+      moderation.set_max_pause(tuning.current().tcp_coalesce);
     }
     for (int i = 0; i < n; ++i) {
       uint64_t id = events[i].data.u64;
@@ -590,7 +590,8 @@ void DnsServer::RunTcp(TcpWorker* w) {
       if (ok && (events[i].events & EPOLLOUT)) ok = flush(id, c);
       if (!ok || (c.peer_closed && c.out.empty() && c.pending_forwards == 0)) close_conn(id);
     }
-    // The same moderation as UDP: under load, let several queries gather per wakeup.
+    // The same moderation as UDP (its own maximum): under load, let several queries gather per
+    // wakeup.
     // Moderation counts queries, not events: one event can carry many pipelined queries.
     if (answered > 0 && !stopping) {
       const auto pause = moderation.AfterBatch(answered, woke - wait_start, /*full=*/false, woke);

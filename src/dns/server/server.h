@@ -63,10 +63,11 @@ struct DnsServerTuning {
   uint16_t edns_udp_size = kDefaultEdnsSize;
   std::chrono::milliseconds tcp_idle_timeout{10000};
   int tcp_max_connections = 1024;
-  // Under sustained load, pause at most this long after a partial UDP batch (or a TCP wakeup)
+  // Under sustained load, pause at most this long after a partial UDP batch (a TCP wakeup)
   // so the next one is fuller (fewer wakeups per query); 0 turns it off. Adds at most this much
   // latency, only when busy (LoadModeration says when and how long).
-  std::chrono::microseconds udp_coalesce{300};
+  std::chrono::microseconds udp_coalesce{400};
+  std::chrono::microseconds tcp_coalesce{100};
   // Clients that may recurse (only used when a Recursor is set).
   std::vector<Cidr> allow_recursion;
 };
