@@ -44,7 +44,6 @@ class LoadModeration {
     if (!paused_) return std::chrono::nanoseconds(0);
     return std::chrono::nanoseconds(static_cast<int64_t>(std::min(max_ns, kTargetBatch / rate_per_ns_)));
   }
-  std::chrono::microseconds max_pause() const { return max_pause_; }
   // A new maximum (a retuned server); the state of the last batches is kept.
   void set_max_pause(std::chrono::microseconds max_pause) { max_pause_ = max_pause; }
 

@@ -6,7 +6,6 @@ namespace berth::dns {
 namespace {
 
 using std::chrono::microseconds;
-using std::chrono::nanoseconds;
 constexpr uint64_t kUs = 1000;
 
 // Feeds a worker's batches to a LoadModeration on a made-up clock.
@@ -57,10 +56,9 @@ TEST(LoadModeration, ALoneQuickClientIsNotSlowedDown) {
   // One client that sends its next query 30 us after each answer: its waits are short and its
   // rate is high, but a pause gathers nothing more, so after one try the worker stops pausing.
   Worker w(300);
-  for (int i = 0; i < 5; ++i) w.Batch(1, 30, 30);  // the rate estimate settles; the first try pauses
-  int64_t pause = w.Batch(1, 30, 30);
-  EXPECT_EQ(pause, 0);
-  for (int i = 0; i < 10; ++i) EXPECT_EQ(w.Batch(1, 30, 30), 0) << i;
+  EXPECT_EQ(w.Batch(1, 30, 30), 0);  // no rate seen yet
+  EXPECT_GT(w.Batch(1, 30, 30), 0);  // 33k queries/s and a short wait: worth one try
+  for (int i = 0; i < 10; ++i) EXPECT_EQ(w.Batch(1, 30, 30), 0) << i;  // the try gathered one
   // Load from more clients (several queries in one batch) brings the pauses back.
   EXPECT_GT(w.Batch(4, 30, 0), 0);
   EXPECT_GT(w.Batch(8, 150, 0), 0);
