@@ -11,8 +11,8 @@
 #include <deque>
 #include <functional>
 #include <map>
-#include <set>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <unordered_set>

@@ -324,8 +324,9 @@ uint32_t SerialOf(const std::vector<dns::Record>& records, uint32_t fallback) {
   return fallback;
 }
 
-Status InsertRecord(Connection& conn, int64_t zone_id, const dns::Record& r) {
-  ASSIGN_OR_RETURN(Stmt s, conn.Prepare(kInsertRecord));
+// `sql`: kInsertRecord, or kInsertNewRecord where a repeated record is to be dropped.
+Status InsertRecord(Connection& conn, int64_t zone_id, const dns::Record& r, const char* sql = kInsertRecord) {
+  ASSIGN_OR_RETURN(Stmt s, conn.Prepare(sql));
   s.Int(1, zone_id).Text(2, NameKey(r.name)).Blob(3, r.name.wire()).Int(4, r.type);
   s.Int(5, r.cls).Int(6, r.ttl).Blob(7, r.rdata);
   Status st = s.Run();
@@ -1078,12 +1079,7 @@ Status Store::ReplaceZone(const dns::Name& zone, ZoneSource source,
   };
   if (!existing) {
     ASSIGN_OR_RETURN(int64_t id, InsertZone(conn, zone, source, file, SerialOf(records, 0)));
-    for (const auto& r : records) {
-      ASSIGN_OR_RETURN(Stmt s, conn.Prepare(kInsertNewRecord));  // cached; reset at scope end
-      s.Int(1, id).Text(2, NameKey(r.name)).Blob(3, r.name.wire()).Int(4, r.type);
-      s.Int(5, r.cls).Int(6, r.ttl).Blob(7, r.rdata);
-      RETURN_IF_ERROR(s.Run());
-    }
+    for (const auto& r : records) RETURN_IF_ERROR(InsertRecord(conn, id, r, kInsertNewRecord));
     RETURN_IF_ERROR(remember(id));
     return tx.Commit();
   }
